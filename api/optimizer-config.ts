@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { HttpUrlSchema, ServerConfigSchema, nonNegativeInt, positiveInt } from './common.ts';
+import { DiscoveryConfigSchema } from './discovery-config.ts';
+import { ImagesConfigSchema } from './images-config.ts';
+import { StorageConfigSchema } from './storage-config.ts';
+
+/** Platformatic's defaults for `next.imageOptimizer`. */
+export const IMAGE_OPTIMIZER_DEFAULTS = { timeout: 30_000, maxAttempts: 3 } as const;
+
+/** `next.imageOptimizer`, as in Platformatic's optimizer `watt.json`. */
+export const ImageOptimizerOptionsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** An application id (→ `http://<id>.plt.local`) or an http(s) URL. */
+  fallback: z.union([
+    z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'fallback must be an application id such as "frontend" or an http(s) URL'),
+    HttpUrlSchema,
+  ]),
+  timeout: positiveInt('timeout').default(IMAGE_OPTIMIZER_DEFAULTS.timeout),
+  maxAttempts: positiveInt('maxAttempts').default(IMAGE_OPTIMIZER_DEFAULTS.maxAttempts),
+  /** Platformatic's job-result TTL; accepted for compatibility, it has no effect here. */
+  ttl: nonNegativeInt('ttl').optional(),
+  storage: StorageConfigSchema.default({ type: 'memory' }),
+});
+export type ImageOptimizerOptions = z.infer<typeof ImageOptimizerOptionsSchema>;
+
+/** Our own tuning knobs (not in Platformatic or Next.js). */
+export const OptimizerTuningSchema = z.strictObject({
+  /** Transforms running at once; default: the CPUs this process may use. */
+  concurrency: z.number().int().min(1).max(256).optional(),
+  /** Jobs waiting for a transform slot before new ones get 503 + Retry-After. */
+  queueSize: z.number().int().min(0).max(100_000).default(64),
+  /** In-process cache bound in bytes (the memory storage, and the tier in front of the others). */
+  memoryCacheBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+  /** Images declaring more pixels than this are refused before decoding (Next: 268402689). */
+  maxInputPixels: z.number().int().min(1).default(268_402_689),
+  /** sharp's own timeout per transform, as Next's imgOptTimeoutInSeconds. */
+  transformTimeoutSeconds: z.number().int().min(1).max(3600).default(7),
+  /** Grace period for in-flight work on SIGTERM. */
+  shutdownGraceMs: z.number().int().min(0).default(25_000),
+  /** Bearer token that enables the purge endpoint; unset = disabled. */
+  purgeToken: z.string().min(16, 'purgeToken must be at least 16 characters').optional(),
+  /** Report not-ready while shared storage is unreachable (default: stay ready and serve). */
+  readyRequiresStorage: z.boolean().default(false),
+});
+export type OptimizerTuning = z.infer<typeof OptimizerTuningSchema>;
+
+/** The optimizer's config file: Platformatic's optimizer `watt.json` plus `discovery` and our knobs. */
+export const OptimizerConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    server: ServerConfigSchema.optional(),
+    next: z.strictObject({
+      imageOptimizer: ImageOptimizerOptionsSchema,
+      images: ImagesConfigSchema.default(ImagesConfigSchema.parse({})),
+    }),
+    discovery: DiscoveryConfigSchema.optional(),
+    optimizer: OptimizerTuningSchema.default(OptimizerTuningSchema.parse({})),
+  })
+  .superRefine((config, ctx) => {
+    const io = config.next.imageOptimizer;
+    if (io.enabled === false) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['next', 'imageOptimizer', 'enabled'],
+        message: 'this process only runs the image optimizer: set enabled to true (or leave it out)',
+      });
+    }
+    const isUrl = /^https?:\/\//.test(io.fallback);
+    const discovery = config.discovery;
+    if (!isUrl && discovery !== undefined && 'apps' in discovery && discovery.apps[io.fallback] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['discovery', 'apps'],
+        message: `no entry for the fallback application "${io.fallback}": add "${io.fallback}": "http://host:port"`,
+      });
+    }
+    if (!isUrl && discovery === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['discovery'],
+        message: `fallback "${io.fallback}" needs discovery: {"apps": {"${io.fallback}": "http://host:port"}} or {"namespace": "<ns>"}`,
+      });
+    }
+  });
+export type OptimizerConfig = z.infer<typeof OptimizerConfigSchema>;

@@ -1,0 +1,44 @@
+import { ConfigError } from '../lib/config-file.ts';
+import { UsageError } from './args.ts';
+
+type Command = { summary: string; run: (argv: string[]) => Promise<void> };
+
+// Each command lives in its own file and is loaded only when used, so `next-image crd`
+// does not pay for sharp and `next-image optimizer` does not load the Kubernetes client.
+const commands: Record<string, Command> = {
+  optimizer: {
+    summary: 'serve /_next/image (--config <file.json> [--host] [--port])',
+    run: async (argv) => (await import('./optimizer.ts')).runOptimizer(argv),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `Usage: next-image <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+}
+
+/** Runs the CLI; exits non-zero with a clear message on bad input. */
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    if (name === undefined) process.exitCode = 2;
+    return;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    process.stderr.write(`next-image: unknown command "${name}"\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    await command.run(rest);
+  } catch (error: unknown) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      process.stderr.write(`next-image ${name}: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,24 @@
+import type { CachedImage } from '../types.ts';
+
+/** Health of the storage backend, shown in /metrics and (optionally) /readyz. */
+export type StorageState = 'ok' | 'degraded';
+
+/**
+ * Where finished images live and how work is shared. The memory store keeps both in-process;
+ * the filesystem and redis/valkey stores share them across restarts and replicas.
+ */
+export interface ImageStore {
+  /** The entry for a cache key, fresh or stale; undefined on a miss. Never throws for outages. */
+  get(key: string): Promise<CachedImage | undefined>;
+  /** Stores an entry; `href` tags it so `purge(href)` can find every variant. Never throws for outages. */
+  set(key: string, entry: CachedImage, href: string): Promise<void>;
+  /**
+   * Runs `produce` once per key among all callers sharing this store (cluster-wide for
+   * redis/valkey); the others get its result. `signal` aborts the caller's wait.
+   */
+  singleFlight(key: string, produce: () => Promise<CachedImage>, signal: AbortSignal): Promise<CachedImage>;
+  /** Removes every cached variant of one source url; returns how many entries went. */
+  purge(href: string): Promise<number>;
+  state(): StorageState;
+  close(): Promise<void>;
+}
