@@ -14,6 +14,18 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        test: {
+          name: 'control-plane',
+          include: ['test/control-plane/**/*.test.ts', 'operator/**/*.cp.test.ts'],
+          exclude: ['**/node_modules/**'],
+          // Starts etcd + kube-apiserver + kube-controller-manager once per run; on a
+          // machine without the cached binaries it first builds them (many minutes).
+          globalSetup: ['test/control-plane/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

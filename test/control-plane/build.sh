@@ -24,7 +24,12 @@ die() { log "ERROR: $*"; exit 1; }
 if [[ "${1:-}" == "--print-bin-dir" ]]; then echo "$BIN"; exit 0; fi
 REGEN=0; [[ "${1:-}" == "--regen" ]] && REGEN=1
 
-command -v go >/dev/null 2>&1 || die "Go is not installed. Install Go >= 1.26 (https://go.dev/dl/, e.g. /usr/local/go/bin on PATH) and make the Go module proxy (proxy.golang.org) reachable."
+# Exit code 3 means "Go is missing" so the TypeScript harness can say exactly that.
+require_go() {
+  command -v go >/dev/null 2>&1 && return 0
+  log "ERROR: Go is not installed. Install Go >= 1.26 (https://go.dev/dl/; put /usr/local/go/bin on PATH) with the Go module proxy (proxy.golang.org) reachable, then rerun: bash test/control-plane/build.sh"
+  exit 3
+}
 
 K8S_MINOR="${K8S_VERSION#*.}"; K8S_MINOR="${K8S_MINOR%%.*}"
 K8S_PATCH="${K8S_VERSION##*.}"
@@ -101,11 +106,6 @@ regen_helm() {
   (cd "$dir" && GOTOOLCHAIN=auto go get "helm.sh/helm/v$HELM_MAJOR@v$HELM_VERSION" && GOTOOLCHAIN=auto go mod tidy)
 }
 
-# Regenerates a module when forced or when it does not pin the wanted version.
-needs_regen() { # dir, "module version"
-  [[ $REGEN == 1 ]] || ! grep -qF "$2" "$1/go.mod" 2>/dev/null || [[ ! -f "$1/go.sum" ]]
-}
-
 go_line() { awk '$1=="go"{print $2; exit}' "$1/go.mod"; }
 
 build_in() { # dir, output, ldflags, packages...
@@ -118,6 +118,11 @@ mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9 # one build at a time per cache dir (globalSetup and a manual run may race)
 
+regen_needed() { [[ $REGEN == 1 ]] || ! grep -qF "$2" "$1/go.mod" 2>/dev/null || [[ ! -f "$1/go.sum" ]]; }
+needs_regen() { # dir, "module version": regenerate when forced or when go.mod pins another version
+  regen_needed "$@" || return 1
+  require_go
+}
 needs_regen "$HERE/go/k8s" "k8s.io/kubernetes v$K8S_VERSION" && regen_k8s
 needs_regen "$HERE/go/etcd" "go.etcd.io/etcd/server/v3 v$ETCD_VERSION" && regen_etcd
 needs_regen "$HERE/go/helm" "helm.sh/helm/v$HELM_MAJOR v$HELM_VERSION" && regen_helm
@@ -131,6 +136,7 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
   want="$(stamp_value)"
 fi
 
+require_go
 log "building into $OUT (cold builds take many minutes; Go caches make reruns fast)"
 rm -f "$STAMP"
 STAGE="$OUT/bin.new"; rm -rf "$STAGE"; mkdir -p "$STAGE"
