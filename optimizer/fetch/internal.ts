@@ -1,0 +1,65 @@
+import type { Discovery } from '../../lib/discovery.ts';
+import { ImageError, MESSAGES } from '../errors.ts';
+import type { UpstreamImage } from '../types.ts';
+import { internalAgent } from './agents.ts';
+import { errorCode, isConnectionError, markRetryable } from './fetch-errors.ts';
+import { abortOutcome, readUpstreamImage } from './upstream-response.ts';
+
+/**
+ * Next's fetchInternalImage (spec statement 29) for relative sources, done as an HTTP GET to
+ * the fallback application: no client header is forwarded (CVE-2025-57752), redirects are not
+ * followed, `maximumResponseBody` applies (CVE-2026-44577). No SSRF guard: the fallback is the
+ * operator's own application, named by config, never by the client.
+ */
+
+/** Options of one internal fetch. */
+export interface InternalFetchOptions {
+  /** `http://<app>.plt.local` or an absolute http(s) URL (a path prefix is kept). */
+  fallback: URL;
+  discovery: Discovery;
+  maximumResponseBody: number;
+  /** Aborts the fetch; a TimeoutError reason is answered 504, any other reason rethrown. */
+  signal: AbortSignal;
+}
+
+/** The concrete URL of relative `href` on the fallback: `fallback + href`, then discovery. */
+export function internalUrl(href: string, fallback: URL, discovery: Discovery): URL {
+  // String concatenation as Platformatic does, so `href`'s query is kept verbatim.
+  const base = fallback.href.replace(/\/+$/, '');
+  return discovery.resolve(new URL(`${base}${href.startsWith('/') ? '' : '/'}${href}`));
+}
+
+/** Next's answer to an internal fetch that failed without a response: 500, upstream text. */
+function failure(error: unknown): ImageError {
+  const code = errorCode(error) === 'UNKNOWN_APP' ? 'UNKNOWN_APP' : 'INTERNAL_FETCH_FAILED';
+  const wrapped = new ImageError(500, MESSAGES.upstreamInvalid, code, { cause: error });
+  return isConnectionError(error) ? markRetryable(wrapped) : wrapped;
+}
+
+/** Fetches a relative source from the fallback application with Next's internal outcomes. */
+export async function fetchInternalImage(
+  href: string,
+  options: InternalFetchOptions,
+): Promise<UpstreamImage> {
+  const { signal } = options;
+  try {
+    const target = internalUrl(href, options.fallback, options.discovery);
+    const response = await internalAgent().request({
+      origin: target.origin,
+      path: `${target.pathname}${target.search}`,
+      method: 'GET',
+      headers: {},
+      signal,
+    });
+    return await readUpstreamImage(response, {
+      message: MESSAGES.internalInvalid,
+      codePrefix: 'INTERNAL',
+      maximumResponseBody: options.maximumResponseBody,
+      signal,
+    });
+  } catch (error: unknown) {
+    const aborted = abortOutcome(signal);
+    if (aborted !== undefined) throw aborted;
+    throw error instanceof ImageError ? error : failure(error);
+  }
+}
