@@ -33,6 +33,8 @@ export const OptimizerTuningSchema = z.strictObject({
   memoryCacheBytes: z.number().int().min(0).default(256 * 1024 * 1024),
   /** Images declaring more pixels than this are refused before decoding (Next: 268402689). */
   maxInputPixels: z.number().int().min(1).default(268_402_689),
+  /** Timeout of one fetch attempt (connect, headers and body), as Next's fixed 7 s. */
+  fetchTimeoutMs: z.number().int().min(1).default(7000),
   /** sharp's own timeout per transform, as Next's imgOptTimeoutInSeconds. */
   transformTimeoutSeconds: z.number().int().min(1).max(3600).default(7),
   /** Grace period for in-flight work on SIGTERM. */

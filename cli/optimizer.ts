@@ -1,0 +1,22 @@
+import { createLogger } from '../lib/logger.ts';
+import { closeOnSignals } from '../lib/server.ts';
+import { listenAddress, loadOptimizerConfig } from '../optimizer/config.ts';
+import { startOptimizer } from '../optimizer/server.ts';
+import { UsageError, parseCommandArgs, parsePort } from './args.ts';
+
+/** `next-image optimizer --config <file.json> [--host] [--port]` */
+export async function runOptimizer(argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs(argv, {
+    config: { type: 'string', short: 'c' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+  });
+  if (typeof values.config !== 'string') throw new UsageError('--config <file.json> is required');
+  const config = await loadOptimizerConfig(values.config);
+  const host = typeof values.host === 'string' ? values.host : undefined;
+  const address = listenAddress(config, { host, port: parsePort(values.port) });
+  const logger = createLogger('optimizer', config.server?.logger?.level ?? 'info');
+  const server = await startOptimizer(config, { ...address, logger });
+  logger.info({ url: server.url }, 'optimizer listening');
+  closeOnSignals([server], config.optimizer.shutdownGraceMs, logger);
+}

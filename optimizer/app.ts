@@ -1,0 +1,154 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { OptimizerConfig } from '../api/optimizer-config.ts';
+import { Discovery } from '../lib/discovery.ts';
+import type { Logger } from '../lib/logger.ts';
+import { cacheKey } from './cache-key.ts';
+import { fallbackBase } from './config.ts';
+import { ImageError, MESSAGES, QueueFullError } from './errors.ts';
+import { closeFetchAgents } from './fetch/index.ts';
+import { TransformQueue, contentTypeForExtension, defaultConcurrency } from './image/index.ts';
+import { ImageCache } from './image-cache.ts';
+import { createMetrics, type OptimizerMetrics } from './metrics.ts';
+import { parseQuery, type ValidationContext, createValidationContext, validateParams } from './params.ts';
+import { type PipelineDeps, produceImage } from './pipeline.ts';
+import { cacheControl, contentDisposition, fileName, isCompressible, isFresh } from './response-headers.ts';
+import { createStore } from './storage/index.ts';
+import type { ImageStore } from './storage/types.ts';
+import type { CachedImage, ImageParams } from './types.ts';
+
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/** What buildOptimizerApp hands back besides the app: its parts, for tests and the server. */
+export interface OptimizerApp {
+  app: FastifyInstance;
+  store: ImageStore;
+  metrics: OptimizerMetrics;
+}
+
+/** Next.js error responses: status, the exact message as a chunked body, no Content-Type. */
+function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).send(Readable.from([Buffer.from(message)]));
+}
+
+/**
+ * Builds the optimizer's fastify app (never listens): `/_next/image` as Next.js 16 answers it,
+ * plus /healthz, /readyz and /metrics.
+ */
+export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): OptimizerApp {
+  const io = config.next.imageOptimizer;
+  const images = config.next.images;
+  const tuning = config.optimizer;
+  const queue = new TransformQueue({ concurrency: tuning.concurrency ?? defaultConcurrency(), queueSize: tuning.queueSize });
+  const metrics = createMetrics(() => ({ depth: queue.depth, running: queue.running }));
+  const store = createStore(io.storage, { memoryCacheBytes: tuning.memoryCacheBytes, logger, registry: metrics.registry });
+  const deps: PipelineDeps = {
+    images,
+    fallback: fallbackBase(io.fallback),
+    discovery: new Discovery(config.discovery),
+    maxAttempts: io.maxAttempts,
+    attemptTimeoutMs: tuning.fetchTimeoutMs,
+    transformTimeoutSeconds: tuning.transformTimeoutSeconds,
+    maxInputPixels: tuning.maxInputPixels,
+    queue,
+    metrics,
+    logger,
+  };
+  const cache = new ImageCache({ store, timeoutMs: io.timeout, minimumCacheTTL: images.minimumCacheTTL, logger });
+  const ctx: ValidationContext = createValidationContext(images);
+  let closing = false;
+
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, return503OnClosing: true });
+  // Next.js answers any method and ignores request bodies; so do we (no 415 for odd types).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => {
+    payload.resume();
+    done(null);
+  });
+
+  app.route({
+    method: [...ALL_METHODS],
+    url: '/_next/image',
+    onResponse: async (request, reply) => {
+      metrics.requests.inc({ status: String(reply.statusCode) });
+      if (reply.statusCode >= 500) logger.error({ url: request.url, status: reply.statusCode }, 'image request failed');
+      else if (reply.statusCode >= 400) logger.info({ url: request.url, status: reply.statusCode }, 'image request rejected');
+    },
+    handler: async (request, reply) => {
+      const params = validateParams(parseQuery(request.url), ctx, request.headers.accept);
+      if ('errorMessage' in params) return sendError(reply, 400, params.errorMessage);
+      const waitSignal = AbortSignal.timeout(io.timeout);
+      try {
+        const { entry, result } = await cache.get(
+          cacheKey(params),
+          params.href,
+          (signal, previous) => produceImage(params, deps, signal, previous),
+          waitSignal,
+        );
+        metrics.cache.inc({ result });
+        return sendImage(request, reply, params, entry, result);
+      } catch (error: unknown) {
+        return sendFailure(reply, error, waitSignal);
+      }
+    },
+  });
+  // Next.js redirects the trailing-slash form (trailingSlash: false).
+  app.all('/_next/image/', async (request, reply) => {
+    const index = request.url.indexOf('?');
+    return reply.redirect(`/_next/image${index === -1 ? '' : request.url.slice(index)}`, 308);
+  });
+
+  app.get('/healthz', async () => 'ok');
+  app.get('/readyz', async (_request, reply) => {
+    if (closing) return reply.code(503).send('shutting down');
+    if (tuning.readyRequiresStorage && store.state() !== 'ok') return reply.code(503).send('storage unavailable');
+    return 'ready';
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('Content-Type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onClose', async () => {
+    await store.close();
+    await closeFetchAgents();
+  });
+
+  function sendImage(request: FastifyRequest, reply: FastifyReply, params: ImageParams, entry: CachedImage, result: string): FastifyReply {
+    const contentType = contentTypeForExtension(entry.extension) ?? 'application/octet-stream';
+    const compressible = isCompressible(contentType);
+    reply.header('Vary', compressible ? 'Accept, Accept-Encoding' : 'Accept');
+    reply.header('Cache-Control', cacheControl(params.isStatic, entry.maxAge));
+    reply.header('ETag', entry.etag);
+    if (isFresh(request.headers as Record<string, string | undefined>, entry.etag)) return reply.code(304).send();
+    reply.header('Content-Type', contentType);
+    reply.header('Content-Disposition', contentDisposition(images.contentDispositionType, fileName(params.href, contentType)));
+    reply.header('Content-Security-Policy', images.contentSecurityPolicy);
+    reply.header('X-Nextjs-Cache', result);
+    let body = entry.buffer;
+    if (compressible && body.byteLength >= 1024 && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+      body = gzipSync(body);
+      reply.header('Content-Encoding', 'gzip');
+    }
+    reply.header('Content-Length', body.byteLength);
+    if (request.method !== 'HEAD') metrics.bytesOut.inc(body.byteLength);
+    return reply.send(body);
+  }
+
+  function sendFailure(reply: FastifyReply, error: unknown, waitSignal: AbortSignal): FastifyReply {
+    if (error instanceof QueueFullError) {
+      reply.header('Retry-After', String(error.retryAfterSeconds));
+      return sendError(reply, 503, error.message);
+    }
+    if (error instanceof ImageError) return sendError(reply, error.statusCode, error.message);
+    if (waitSignal.aborted) return sendError(reply, 504, MESSAGES.upstreamTimeout);
+    logger.error({ err: error }, 'unexpected error while producing an image');
+    return sendError(reply, 500, 'Internal Server Error');
+  }
+
+  return { app, store, metrics };
+}

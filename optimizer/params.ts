@@ -1,0 +1,119 @@
+import { parse as parseQueryString, type ParsedUrlQuery } from 'node:querystring';
+import type { ImagesConfig } from '../api/images-config.ts';
+import { negotiateMimeType } from './negotiate.ts';
+import { effectiveLocalPatterns, hasLocalMatch, hasRemoteMatch, normalizeRemotePatterns, type RemotePattern } from './patterns.ts';
+import type { ImageParams } from './types.ts';
+
+/** Next.js's limit on the decoded `url` parameter. */
+export const MAX_URL_LENGTH = 3072;
+
+/** The parts of the images config that validation needs, precomputed once at start-up. */
+export interface ValidationContext {
+  images: ImagesConfig;
+  sizes: number[];
+  localPatterns: ReturnType<typeof effectiveLocalPatterns>;
+  remotePatterns: RemotePattern[];
+}
+
+/** Precomputes what every request's validation needs. */
+export function createValidationContext(images: ImagesConfig): ValidationContext {
+  return {
+    images,
+    sizes: [...images.deviceSizes, ...images.imageSizes].sort((a, b) => a - b),
+    localPatterns: effectiveLocalPatterns(images.localPatterns),
+    remotePatterns: normalizeRemotePatterns(images.remotePatterns),
+  };
+}
+
+/** Query values as Next.js reads them (`url.parse(…, true)`): repeated keys → arrays, `+` → space. */
+export function parseQuery(rawUrl: string): ParsedUrlQuery {
+  const index = rawUrl.indexOf('?');
+  return index === -1 ? {} : parseQueryString(rawUrl.slice(index + 1));
+}
+
+const STATIC_PREFIXES = ['/_next/static/media', '/_next/static/immutable/media'];
+
+/**
+ * Next.js 16's ImageOptimizerCache.validateParams: the first failing check wins, url checks
+ * before w/q checks. Returns the params or the exact 400 message.
+ */
+export function validateParams(
+  query: ParsedUrlQuery,
+  ctx: ValidationContext,
+  accept: string | undefined,
+): ImageParams | { errorMessage: string } {
+  const { url, w, q } = query;
+  if (!url) return { errorMessage: '"url" parameter is required' };
+  if (Array.isArray(url)) return { errorMessage: '"url" parameter cannot be an array' };
+  if (url.length > MAX_URL_LENGTH) return { errorMessage: '"url" parameter is too long' };
+  if (url.startsWith('//')) {
+    return { errorMessage: '"url" parameter cannot be a protocol-relative URL (//)' };
+  }
+
+  let href: string;
+  let isAbsolute: boolean;
+  if (url.startsWith('/')) {
+    href = url;
+    isAbsolute = false;
+    let decodedPathname: string;
+    try {
+      decodedPathname = decodeURIComponent(new URL(url, 'http://n').pathname);
+    } catch {
+      // Next.js throws here (→ 500); a malformed escape is the client's fault, so 400.
+      return { errorMessage: '"url" parameter is invalid' };
+    }
+    if (/\/_next\/image($|\/)/.test(decodedPathname)) {
+      return { errorMessage: '"url" parameter cannot be recursive' };
+    }
+    if (!hasLocalMatch(ctx.localPatterns, url)) return { errorMessage: '"url" parameter is not allowed' };
+  } else {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return { errorMessage: '"url" parameter is invalid' };
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      return { errorMessage: '"url" parameter is invalid' };
+    }
+    if (!hasRemoteMatch(ctx.images.domains, ctx.remotePatterns, parsed)) {
+      return { errorMessage: '"url" parameter is not allowed' };
+    }
+    href = parsed.toString();
+    isAbsolute = true;
+  }
+
+  if (!w) return { errorMessage: '"w" parameter (width) is required' };
+  if (Array.isArray(w)) return { errorMessage: '"w" parameter (width) cannot be an array' };
+  if (!/^[0-9]+$/.test(w)) return { errorMessage: '"w" parameter (width) must be an integer greater than 0' };
+  const width = Number.parseInt(w, 10);
+  if (width <= 0 || Number.isNaN(width)) {
+    return { errorMessage: '"w" parameter (width) must be an integer greater than 0' };
+  }
+
+  if (!q) return { errorMessage: '"q" parameter (quality) is required' };
+  if (Array.isArray(q)) return { errorMessage: '"q" parameter (quality) cannot be an array' };
+  if (!/^[0-9]+$/.test(q)) {
+    return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' };
+  }
+  const quality = Number.parseInt(q, 10);
+  if (Number.isNaN(quality) || quality < 1 || quality > 100) {
+    return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' };
+  }
+
+  if (!ctx.sizes.includes(width)) return { errorMessage: `"w" parameter (width) of ${width} is not allowed` };
+  if (!ctx.images.qualities.includes(quality)) {
+    return { errorMessage: `"q" parameter (quality) of ${q} is not allowed` };
+  }
+
+  return {
+    href,
+    isAbsolute,
+    isStatic: STATIC_PREFIXES.some((prefix) => href.startsWith(prefix)),
+    width,
+    quality,
+    mimeType: negotiateMimeType(ctx.images.formats, accept),
+    sizes: ctx.sizes,
+    minimumCacheTTL: ctx.images.minimumCacheTTL,
+  };
+}
