@@ -10,6 +10,10 @@ const commands: Record<string, Command> = {
     summary: 'serve /_next/image (--config <file.json> [--host] [--port])',
     run: async (argv) => (await import('./optimizer.ts')).runOptimizer(argv),
   },
+  crd: {
+    summary: 'print the ImageOptimizer CRD ([-o file])',
+    run: async (argv) => (await import('./crd.ts')).runCrd(argv),
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,448 @@
+import { z } from 'zod';
+import { AppIdSchema } from './discovery-config.ts';
+import { GATEWAY_METHODS, PROXY_DEFAULTS } from './gateway-config.ts';
+import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
+import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
+
+// The ImageOptimizer custom resource (nextimage.dev/v1alpha1), defined once: the CRD in
+// crds/ is generated from these schemas (`npm run generate:crds`) and `render` reads the
+// parsed types. Only shapes a structural CRD schema can express are used here (no
+// transforms, no object|string unions); every cross-field rule is written once as a CEL
+// rule plus the same check in TypeScript (see `rules`), so `next-image render` rejects
+// what the API server rejects.
+
+export const GROUP = 'nextimage.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'ImageOptimizer';
+export const PLURAL = 'imageoptimizers';
+export const SINGULAR = 'imageoptimizer';
+export const SHORT_NAMES = ['imgopt'];
+/** Where filesystem storage lives in a pod (the guide's relative default means nothing there). */
+export const CR_FILESYSTEM_PATH = '/var/cache/next-image';
+
+/** A cross-field rule: CEL for the API server, `check` for everything else. */
+interface Rule<T> {
+  rule: string;
+  message: string;
+  check: (value: T) => boolean;
+  fieldPath?: string;
+}
+
+/** Attaches rules both as `x-kubernetes-validations` and as zod refinements. */
+function rules<S extends z.ZodType>(schema: S, list: Array<Rule<z.output<S>>>): S {
+  const refined = schema.superRefine((value, ctx) => {
+    for (const r of list) {
+      if (!r.check(value)) {
+        const path = r.fieldPath?.split('.').filter((p) => p !== '') ?? [];
+        ctx.addIssue({ code: 'custom', message: r.message, path });
+      }
+    }
+  });
+  const validations = list.map(({ rule, message, fieldPath }) =>
+    fieldPath === undefined ? { rule, message } : { rule, message, fieldPath },
+  );
+  return refined.meta({ 'x-kubernetes-validations': validations }) as S;
+}
+
+const int = (min: number, max: number): z.ZodNumber => z.number().int().min(min).max(max);
+
+/** A Kubernetes resource quantity such as `250m`, `512Mi` or `2`. */
+const QuantitySchema = z
+  .string()
+  .regex(
+    /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/,
+    'must be a Kubernetes quantity such as 250m, 512Mi or 2',
+  );
+const ResourceListSchema = z.strictObject({
+  cpu: QuantitySchema.optional(),
+  memory: QuantitySchema.optional(),
+  'ephemeral-storage': QuantitySchema.optional(),
+});
+
+/** Container resources, as in a Pod spec (cpu, memory, ephemeral-storage only). */
+export const ResourcesSchema = z
+  .strictObject({ requests: ResourceListSchema.optional(), limits: ResourceListSchema.optional() })
+  .describe('Compute resources of the container, as in a Pod spec.');
+export type Resources = z.infer<typeof ResourcesSchema>;
+
+/** `next.imageOptimizer.storage`, flattened into one object so the CRD schema stays structural. */
+export const CrStorageSchema = rules(
+  z
+    .strictObject({
+      type: z
+        .enum(['memory', 'filesystem', 'redis', 'valkey'])
+        .describe(
+          'memory (per pod), filesystem (per pod, on an emptyDir), redis or valkey (shared).',
+        ),
+      path: z
+        .string()
+        .regex(/^\//, 'path must be absolute')
+        .max(4096)
+        .optional()
+        .describe(
+          `filesystem: where the cache lives; an emptyDir is mounted there (default ${CR_FILESYSTEM_PATH}).`,
+        ),
+      maxBytes: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('filesystem: bound of the cache in bytes.'),
+      url: z
+        .string()
+        .regex(
+          /^(redis|rediss|valkey|valkeys):\/\/.+/,
+          'url must be a redis://, rediss://, valkey:// or valkeys:// URL',
+        )
+        .max(2048)
+        .optional()
+        .describe(
+          'redis/valkey: the server. Without url the operator provisions a Valkey for this resource.',
+        ),
+      prefix: z
+        .string()
+        .max(256)
+        .optional()
+        .describe('redis/valkey: key prefix (default next-image:).'),
+      db: int(0, 15).optional().describe('redis/valkey: database number (overrides the URL).'),
+    })
+    .describe(
+      'Where optimized images are cached and how replicas share work. Default: memory for one replica, a provisioned Valkey for more.',
+    ),
+  [
+    {
+      rule: "self.type == 'filesystem' || (!has(self.path) && !has(self.maxBytes))",
+      message: 'path and maxBytes apply only to storage type filesystem',
+      check: (s) => s.type === 'filesystem' || (s.path === undefined && s.maxBytes === undefined),
+    },
+    {
+      rule: "self.type == 'redis' || self.type == 'valkey' || (!has(self.url) && !has(self.prefix) && !has(self.db))",
+      message: 'url, prefix and db apply only to storage types redis and valkey',
+      check: (s) =>
+        s.type === 'redis' ||
+        s.type === 'valkey' ||
+        (s.url === undefined && s.prefix === undefined && s.db === undefined),
+    },
+  ],
+);
+export type CrStorage = z.infer<typeof CrStorageSchema>;
+
+/** `spec.imageOptimizer`: the optimizer watt.json's `next.imageOptimizer`, same keys and defaults. */
+export const CrImageOptimizerSchema = z
+  .strictObject({
+    fallback: z
+      .string()
+      .max(2048)
+      .regex(
+        /^([a-z0-9]([-a-z0-9]*[a-z0-9])?|https?:\/\/.+)$/,
+        'fallback must be a Service name in this namespace such as "frontend" or an http(s) URL',
+      )
+      .describe(
+        'Where relative image URLs are fetched: a Service in this namespace (frontend → frontend.<ns>.svc) or an http(s) URL.',
+      ),
+    timeout: z
+      .number()
+      .int()
+      .min(1)
+      .max(600_000)
+      .default(IMAGE_OPTIMIZER_DEFAULTS.timeout)
+      .describe('Milliseconds for one source fetch.'),
+    maxAttempts: int(1, 10)
+      .default(IMAGE_OPTIMIZER_DEFAULTS.maxAttempts)
+      .describe('Fetch attempts per source image.'),
+    ttl: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Platformatic's job-result TTL; accepted for compatibility, no effect."),
+    storage: CrStorageSchema.optional(),
+  })
+  .describe("The optimizer watt.json's next.imageOptimizer block.");
+
+/** `spec.images`: next.config `images`; remote patterns in their object form only. */
+export const CrImagesSchema = ImagesConfigSchema.extend({
+  remotePatterns: z.array(RemotePatternSchema.options[0]).max(50).default([]),
+}).describe(
+  'next.config images (deviceSizes, imageSizes, qualities, formats, remotePatterns, …) with Next.js 16 defaults.',
+);
+export type CrImages = z.infer<typeof CrImagesSchema>;
+
+/** An integer or a percentage such as "50%". */
+const IntOrPercentSchema = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^[0-9]+%$/, 'must be a number or a percentage such as "50%"'),
+]);
+
+export const AutoscalingSchema = rules(
+  z
+    .strictObject({
+      minReplicas: int(1, 1000).default(1),
+      maxReplicas: int(1, 1000).default(5),
+      targetCPUUtilizationPercentage: int(1, 100).default(80),
+    })
+    .describe('When present, a HorizontalPodAutoscaler owns the optimizer replicas.'),
+  [
+    {
+      rule: 'self.minReplicas <= self.maxReplicas',
+      message: 'autoscaling.minReplicas must not exceed autoscaling.maxReplicas',
+      check: (a) => a.minReplicas <= a.maxReplicas,
+    },
+  ],
+);
+
+export const PodDisruptionBudgetSchema = rules(
+  z
+    .strictObject({
+      minAvailable: IntOrPercentSchema.optional(),
+      maxUnavailable: IntOrPercentSchema.optional(),
+    })
+    .describe('When present, a PodDisruptionBudget for the optimizer pods (set one of the two).'),
+  [
+    {
+      rule: 'has(self.minAvailable) != has(self.maxUnavailable)',
+      message: 'podDisruptionBudget needs exactly one of minAvailable and maxUnavailable',
+      check: (p) => (p.minAvailable === undefined) !== (p.maxUnavailable === undefined),
+    },
+  ],
+);
+
+export const DEFAULT_OPTIMIZER_RESOURCES: Resources = {
+  requests: { cpu: '250m', memory: '512Mi' },
+  limits: { memory: '1Gi' },
+};
+export const DEFAULT_GATEWAY_RESOURCES: Resources = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { memory: '256Mi' },
+};
+export const DEFAULT_VALKEY_RESOURCES: Resources = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { memory: '320Mi' },
+};
+
+/** `spec.optimizer`: the optimizer workload. */
+export const CrOptimizerSchema = z
+  .strictObject({
+    replicas: int(0, 1000)
+      .default(1)
+      .describe('Optimizer pods (ignored while autoscaling is set).'),
+    resources: ResourcesSchema.default(DEFAULT_OPTIMIZER_RESOURCES),
+    autoscaling: AutoscalingSchema.optional(),
+    podDisruptionBudget: PodDisruptionBudgetSchema.optional(),
+    tuning: OptimizerTuningSchema.omit({ purgeToken: true })
+      .partial()
+      .optional()
+      .describe('The optimizer config file\'s "optimizer" block.'),
+  })
+  .describe('The optimizer pods.');
+export type CrOptimizer = z.infer<typeof CrOptimizerSchema>;
+
+export const ServiceSpecSchema = z.strictObject({
+  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
+  port: int(1, 65535).default(80),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type ServiceSpec = z.infer<typeof ServiceSpecSchema>;
+
+/** `gateway.applications[]` in a form a structural schema can hold (no `proxy: false`). */
+export const CrGatewayApplicationSchema = z.strictObject({
+  id: AppIdSchema.describe(
+    'Application id; without origin it is the Service <id> in this namespace ("optimizer" means this resource\'s optimizer).',
+  ),
+  origin: z
+    .string()
+    .regex(/^https?:\/\/.+/, 'origin must be an http(s) URL')
+    .max(2048)
+    .optional(),
+  proxy: z
+    .strictObject({
+      prefix: z.string().max(1024).optional(),
+      routes: z
+        .array(
+          z
+            .string()
+            .max(1024)
+            .regex(
+              /^\/[^*?#]*\*?$/,
+              'a route starts with "/" and may end with one "*" (for example "/_next/image" or "/*")',
+            ),
+        )
+        .min(1)
+        .max(64)
+        .default([...PROXY_DEFAULTS.routes]),
+      methods: z
+        .array(z.enum(GATEWAY_METHODS))
+        .min(1)
+        .max(GATEWAY_METHODS.length)
+        .default([...PROXY_DEFAULTS.methods]),
+      upstream: z
+        .string()
+        .regex(/^https?:\/\/.+/, 'upstream must be an http(s) URL')
+        .max(2048)
+        .optional(),
+      rewritePrefix: z.string().max(1024).optional(),
+    })
+    .optional(),
+});
+export type CrGatewayApplication = z.infer<typeof CrGatewayApplicationSchema>;
+
+/** `spec.gateway`: the gateway watt.json's `gateway` block plus its workload. */
+export const CrGatewaySchema = rules(
+  z
+    .strictObject({
+      applications: z
+        .array(CrGatewayApplicationSchema)
+        .max(32)
+        .optional()
+        .describe(
+          "Routes, first match wins. Default: the guide's two: GET /_next/image → optimizer, everything else → the fallback.",
+        ),
+      replicas: int(0, 1000).default(1),
+      service: ServiceSpecSchema.prefault({}),
+      resources: ResourcesSchema.default(DEFAULT_GATEWAY_RESOURCES),
+    })
+    .describe(
+      'The gateway: the entrypoint that sends /_next/image to the optimizer and the rest to the fallback.',
+    ),
+  [
+    {
+      rule: '!has(self.applications) || self.applications.all(a, self.applications.exists_one(b, b.id == a.id))',
+      message: 'gateway.applications ids must be unique',
+      check: (g) =>
+        g.applications === undefined ||
+        new Set(g.applications.map((a) => a.id)).size === g.applications.length,
+    },
+  ],
+);
+export type CrGateway = z.infer<typeof CrGatewaySchema>;
+
+/** `spec.valkey`: the Valkey the operator provisions when shared storage has no url. */
+export const CrValkeySchema = z
+  .strictObject({
+    image: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe("Overrides the operator's --valkey-image."),
+    resources: ResourcesSchema.default(DEFAULT_VALKEY_RESOURCES),
+    maxMemory: QuantitySchema.default('256Mi').describe(
+      'Valkey maxmemory; keys are evicted LRU beyond it.',
+    ),
+  })
+  .describe(
+    'The Valkey provisioned for redis/valkey storage without url, or for replicas > 1 without storage.',
+  );
+
+const isFilesystem = (s: CrStorage | undefined): boolean => s?.type === 'filesystem';
+
+/** `spec` of an ImageOptimizer. */
+export const ImageOptimizerSpecSchema = rules(
+  z.strictObject({
+    image: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe("The next-image container image; overrides the operator's --image."),
+    imageOptimizer: CrImageOptimizerSchema,
+    images: CrImagesSchema.prefault({}),
+    gateway: CrGatewaySchema.prefault({}),
+    optimizer: CrOptimizerSchema.prefault({}),
+    valkey: CrValkeySchema.prefault({}),
+  }),
+  [
+    {
+      rule: "!has(self.imageOptimizer.storage) || self.imageOptimizer.storage.type != 'filesystem' || (self.optimizer.replicas <= 1 && !has(self.optimizer.autoscaling))",
+      message:
+        'filesystem storage is per pod: use one optimizer replica without autoscaling, or storage redis/valkey',
+      fieldPath: '.imageOptimizer.storage.type',
+      check: (s) =>
+        !isFilesystem(s.imageOptimizer.storage) ||
+        (s.optimizer.replicas <= 1 && s.optimizer.autoscaling === undefined),
+    },
+  ],
+);
+export type ImageOptimizerSpec = z.infer<typeof ImageOptimizerSpecSchema>;
+export type ImageOptimizerSpecInput = z.input<typeof ImageOptimizerSpecSchema>;
+
+/** A metav1.Condition. */
+export const ConditionSchema = z.strictObject({
+  type: z.string().min(1).max(316),
+  status: z.enum(['True', 'False', 'Unknown']),
+  observedGeneration: z.number().int().min(0).optional(),
+  lastTransitionTime: z.string().describe('RFC 3339 time of the last status flip.'),
+  reason: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+  message: z.string().max(32768),
+});
+export type Condition = z.infer<typeof ConditionSchema>;
+
+/** `status` of an ImageOptimizer; written only by the operator. */
+export const ImageOptimizerStatusSchema = z.strictObject({
+  observedGeneration: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('The spec generation this status describes.'),
+  conditions: z
+    .array(ConditionSchema)
+    .max(16)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
+    .describe('Ready, Progressing and Degraded.'),
+  replicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Optimizer pods that exist (for the scale subresource).'),
+  readyReplicas: z.number().int().min(0).optional().describe('Optimizer pods that are ready.'),
+  selector: z
+    .string()
+    .optional()
+    .describe('Label selector of the optimizer pods (for the scale subresource).'),
+  storage: z
+    .string()
+    .optional()
+    .describe('Storage in use, e.g. memory, filesystem, redis, valkey (managed).'),
+  gatewayAddress: z
+    .string()
+    .optional()
+    .describe('Where the gateway answers: its load balancer, else its cluster DNS name.'),
+  gatewayReadyReplicas: z.number().int().min(0).optional(),
+});
+export type ImageOptimizerStatus = z.infer<typeof ImageOptimizerStatusSchema>;
+
+/** Child names are `<name>-optimizer` etc., and Service names must be DNS-1035 labels. */
+export const NAME_RULE = {
+  rule: "self.metadata.name.size() <= 53 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+  message:
+    'metadata.name must start with a letter, hold only a-z, 0-9 and "-", and be at most 53 characters',
+} as const;
+const NAME_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+export const ObjectMetaSchema = z.looseObject({
+  name: z.string().max(53).regex(NAME_RE, NAME_RULE.message),
+  namespace: z.string().optional(),
+  uid: z.string().optional(),
+  generation: z.number().int().optional(),
+  resourceVersion: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+/** A whole ImageOptimizer object as read from YAML or the API server. */
+export const ImageOptimizerSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: ObjectMetaSchema,
+  spec: ImageOptimizerSpecSchema,
+  status: ImageOptimizerStatusSchema.optional(),
+});
+export type ImageOptimizer = z.infer<typeof ImageOptimizerSchema>;
