@@ -2,10 +2,17 @@
 export class ByteLru<V> {
   readonly #map = new Map<string, { value: V; bytes: number }>();
   readonly #maxBytes: number;
+  readonly #onEvict: ((key: string, value: V) => void) | undefined;
   #bytes = 0;
 
-  constructor(maxBytes: number) {
+  /** `onEvict` hears of entries pushed out by the bound (not of delete or replacement). */
+  constructor(maxBytes: number, onEvict?: (key: string, value: V) => void) {
     this.#maxBytes = maxBytes;
+    this.#onEvict = onEvict;
+  }
+
+  get maxBytes(): number {
+    return this.#maxBytes;
   }
 
   get bytes(): number {
@@ -28,13 +35,17 @@ export class ByteLru<V> {
   /** Stores `value`; an entry larger than the whole bound is not kept. */
   set(key: string, value: V, bytes: number): void {
     this.delete(key);
-    if (bytes > this.#maxBytes) return;
+    if (bytes > this.#maxBytes) {
+      this.#onEvict?.(key, value);
+      return;
+    }
     this.#map.set(key, { value, bytes });
     this.#bytes += bytes;
     for (const [oldest, entry] of this.#map) {
       if (this.#bytes <= this.#maxBytes) break;
       this.#map.delete(oldest);
       this.#bytes -= entry.bytes;
+      this.#onEvict?.(oldest, entry.value);
     }
   }
 
@@ -46,6 +57,12 @@ export class ByteLru<V> {
     return true;
   }
 
+  /** The value for `key` without marking it used. */
+  peek(key: string): V | undefined {
+    return this.#map.get(key)?.value;
+  }
+
+  /** Keys from least to most recently used. */
   keys(): IterableIterator<string> {
     return this.#map.keys();
   }

@@ -1,5 +1,6 @@
 import type { CachedImage } from '../types.ts';
 import { ByteLru } from './lru.ts';
+import { LocalRevalidator } from './revalidation.ts';
 import { SingleFlight } from './single-flight.ts';
 import type { ImageStore, StorageState } from './types.ts';
 
@@ -12,6 +13,7 @@ export function entryBytes(entry: CachedImage): number {
 export class MemoryStore implements ImageStore {
   readonly #lru: ByteLru<{ entry: CachedImage; href: string }>;
   readonly #flights = new SingleFlight<CachedImage>();
+  readonly #revalidator = new LocalRevalidator();
 
   constructor(maxBytes: number) {
     this.#lru = new ByteLru(maxBytes);
@@ -30,17 +32,30 @@ export class MemoryStore implements ImageStore {
     this.#lru.set(key, { entry, href }, entryBytes(entry));
   }
 
-  singleFlight(key: string, produce: () => Promise<CachedImage>, signal: AbortSignal): Promise<CachedImage> {
+  singleFlight(
+    key: string,
+    produce: () => Promise<CachedImage>,
+    signal: AbortSignal,
+  ): Promise<CachedImage> {
     return this.#flights.run(key, produce, signal);
+  }
+
+  revalidate(key: string, href: string, produce: () => Promise<CachedImage>): Promise<boolean> {
+    return this.#revalidator.run(key, produce, (entry) => this.set(key, entry, href));
   }
 
   async purge(href: string): Promise<number> {
     let removed = 0;
     for (const key of [...this.#lru.keys()]) {
-      const hit = this.#lru.get(key);
+      const hit = this.#lru.peek(key);
       if (hit !== undefined && hit.href === href && this.#lru.delete(key)) removed++;
     }
     return removed;
+  }
+
+  /** Drops one key (used when a shared tier says the entry is gone or replaced). */
+  delete(key: string): boolean {
+    return this.#lru.delete(key);
   }
 
   state(): StorageState {

@@ -16,8 +16,23 @@ export interface ImageStore {
    * Runs `produce` once per key among all callers sharing this store (cluster-wide for
    * redis/valkey); the others get its result. `signal` aborts the caller's wait.
    */
-  singleFlight(key: string, produce: () => Promise<CachedImage>, signal: AbortSignal): Promise<CachedImage>;
-  /** Removes every cached variant of one source url; returns how many entries went. */
+  singleFlight(
+    key: string,
+    produce: () => Promise<CachedImage>,
+    signal: AbortSignal,
+  ): Promise<CachedImage>;
+  /**
+   * Stale-while-revalidate: runs `produce` in the background and stores its result under `key`
+   * (tagged `href`), unless another caller — on any replica for redis/valkey — is already
+   * revalidating `key`, or its last revalidation failed less than 3–30 s ago (the stale entry
+   * stays). Resolves true when this caller stored a fresh entry; never rejects.
+   */
+  revalidate(key: string, href: string, produce: () => Promise<CachedImage>): Promise<boolean>;
+  /**
+   * Removes every cached variant of one source url in every tier (on every replica for
+   * redis/valkey); returns how many entries went. Throws StorageUnavailableError when the
+   * shared tier cannot be reached, since a silent partial purge would mislead.
+   */
   purge(href: string): Promise<number>;
   state(): StorageState;
   close(): Promise<void>;
