@@ -41,8 +41,11 @@ export const RoutePatternSchema = z
   )
   .refine((route) => !/[?#]/.test(route), 'a route matches paths only: leave out "?" and "#"')
   .refine(
-    (route) => !/:(?![A-Za-z_][\w-]*)/.test(route),
-    'a ":" must start a parameter name, as in "/users/:id"',
+    (route) =>
+      route
+        .split('/')
+        .every((segment) => !segment.includes(':') || /^:[A-Za-z_]\w*$/.test(segment)),
+    'a parameter is a whole segment such as "/users/:id" (letters, digits, "_")',
   );
 
 const methodSchema = z
@@ -128,6 +131,11 @@ export const GatewayConfigSchema = z
     discovery: DiscoveryConfigSchema.optional(),
     admin: GatewayAdminSchema.default(GatewayAdminSchema.parse({})),
     upstream: GatewayUpstreamSchema.default(GatewayUpstreamSchema.parse({})),
+    /**
+     * Keep the client's x-forwarded-proto/-host (set by an ingress in front of the gateway)
+     * instead of replacing them with this hop's; x-forwarded-for is appended to either way.
+     */
+    trustForwardedHeaders: z.boolean().default(false),
     /** Grace period for in-flight requests on SIGTERM. */
     shutdownGraceMs: ms('shutdownGraceMs').default(GATEWAY_DEFAULTS.shutdownGraceMs),
   })

@@ -1,0 +1,83 @@
+/** Two applications claim the same method and path (fastify's FST_ERR_DUPLICATED_ROUTE). */
+export class RouteConflictError extends Error {
+  readonly code = 'GATEWAY_ROUTE_CONFLICT';
+  constructor(method: string, path: string, first: string, second: string) {
+    super(
+      `applications "${first}" and "${second}" both claim ${method} ${path}: ` +
+        'narrow one of them with proxy.routes, proxy.methods or proxy.prefix',
+    );
+  }
+}
+
+/** What the client gets when the gateway cannot get an answer from an upstream. */
+export interface UpstreamFailure {
+  statusCode: 502 | 504;
+  code: string;
+  error: string;
+  message: string;
+}
+
+// undici / Node error codes meaning "nobody answered at that address".
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+const TIMED_OUT = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'FST_REPLY_FROM_GATEWAY_TIMEOUT',
+  'FST_REPLY_FROM_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+function codesOf(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    const code = (e as Error & { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    if (e instanceof AggregateError) for (const inner of e.errors) codes.push(...codesOf(inner));
+    e = e.cause;
+  }
+  return codes;
+}
+
+/** Classifies a proxying error: timeouts → 504, everything else → 502, with a clear body. */
+export function upstreamFailure(
+  error: unknown,
+  application: string,
+  origin: string,
+): UpstreamFailure {
+  const codes = codesOf(error);
+  const cause =
+    codes.find((c) => TIMED_OUT.has(c) || UNREACHABLE.has(c)) ?? codes.at(-1) ?? 'unknown';
+  if (codes.some((c) => TIMED_OUT.has(c))) {
+    return {
+      statusCode: 504,
+      code: 'GATEWAY_UPSTREAM_TIMEOUT',
+      error: 'Gateway Timeout',
+      message: `application "${application}" at ${origin} did not answer in time (${cause})`,
+    };
+  }
+  if (codes.includes('ECONNREFUSED')) {
+    return {
+      statusCode: 502,
+      code: 'GATEWAY_UPSTREAM_REFUSED',
+      error: 'Bad Gateway',
+      message: `application "${application}" at ${origin} refused the connection (is it running?)`,
+    };
+  }
+  return {
+    statusCode: 502,
+    code: 'GATEWAY_UPSTREAM_FAILED',
+    error: 'Bad Gateway',
+    message: `application "${application}" at ${origin} could not be reached (${cause})`,
+  };
+}
