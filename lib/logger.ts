@@ -1,4 +1,5 @@
-import { pino, type Logger } from 'pino';
+import { LogController } from 'fastify';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -8,8 +9,19 @@ export function createLogger(name: string, level = 'info'): Logger {
     name,
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'url.password'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'password',
+        '*.password',
+        'url.password',
+      ],
       censor: '[redacted]',
     },
   });
+}
+
+/** Fastify option that turns off per-request log lines (we log failures ourselves). */
+export function quietRequestLogging(): { logController: InstanceType<typeof LogController> } {
+  return { logController: new LogController({ disableRequestLogging: true }) };
 }

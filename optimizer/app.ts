@@ -1,19 +1,35 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { OptimizerConfig } from '../api/optimizer-config.ts';
 import { Discovery } from '../lib/discovery.ts';
-import type { Logger } from '../lib/logger.ts';
+import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import { cacheKey } from './cache-key.ts';
 import { fallbackBase } from './config.ts';
 import { ImageError, MESSAGES, QueueFullError } from './errors.ts';
 import { closeFetchAgents } from './fetch/index.ts';
-import { TransformQueue, contentTypeForExtension, defaultConcurrency } from './image/index.ts';
+import { contentTypeForExtension, defaultConcurrency, TransformQueue } from './image/index.ts';
 import { ImageCache } from './image-cache.ts';
 import { createMetrics, type OptimizerMetrics } from './metrics.ts';
-import { parseQuery, type ValidationContext, createValidationContext, validateParams } from './params.ts';
+import {
+  createValidationContext,
+  parseQuery,
+  type ValidationContext,
+  validateParams,
+} from './params.ts';
 import { type PipelineDeps, produceImage } from './pipeline.ts';
-import { cacheControl, contentDisposition, fileName, isCompressible, isFresh } from './response-headers.ts';
+import {
+  cacheControl,
+  contentDisposition,
+  fileName,
+  isCompressible,
+  isFresh,
+} from './response-headers.ts';
 import { createStore } from './storage/index.ts';
 import type { ImageStore } from './storage/types.ts';
 import type { CachedImage, ImageParams } from './types.ts';
@@ -40,9 +56,16 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
   const io = config.next.imageOptimizer;
   const images = config.next.images;
   const tuning = config.optimizer;
-  const queue = new TransformQueue({ concurrency: tuning.concurrency ?? defaultConcurrency(), queueSize: tuning.queueSize });
+  const queue = new TransformQueue({
+    concurrency: tuning.concurrency ?? defaultConcurrency(),
+    queueSize: tuning.queueSize,
+  });
   const metrics = createMetrics(() => ({ depth: queue.depth, running: queue.running }));
-  const store = createStore(io.storage, { memoryCacheBytes: tuning.memoryCacheBytes, logger, registry: metrics.registry });
+  const store = createStore(io.storage, {
+    memoryCacheBytes: tuning.memoryCacheBytes,
+    logger,
+    registry: metrics.registry,
+  });
   const deps: PipelineDeps = {
     images,
     fallback: fallbackBase(io.fallback),
@@ -55,11 +78,20 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     metrics,
     logger,
   };
-  const cache = new ImageCache({ store, timeoutMs: io.timeout, minimumCacheTTL: images.minimumCacheTTL, logger });
+  const cache = new ImageCache({
+    store,
+    timeoutMs: io.timeout,
+    minimumCacheTTL: images.minimumCacheTTL,
+    logger,
+  });
   const ctx: ValidationContext = createValidationContext(images);
   let closing = false;
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, return503OnClosing: true });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    ...quietRequestLogging(),
+    return503OnClosing: true,
+  });
   // Next.js answers any method and ignores request bodies; so do we (no 415 for odd types).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => {
@@ -72,8 +104,10 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     url: '/_next/image',
     onResponse: async (request, reply) => {
       metrics.requests.inc({ status: String(reply.statusCode) });
-      if (reply.statusCode >= 500) logger.error({ url: request.url, status: reply.statusCode }, 'image request failed');
-      else if (reply.statusCode >= 400) logger.info({ url: request.url, status: reply.statusCode }, 'image request rejected');
+      if (reply.statusCode >= 500)
+        logger.error({ url: request.url, status: reply.statusCode }, 'image request failed');
+      else if (reply.statusCode >= 400)
+        logger.info({ url: request.url, status: reply.statusCode }, 'image request rejected');
     },
     handler: async (request, reply) => {
       const params = validateParams(parseQuery(request.url), ctx, request.headers.accept);
@@ -102,7 +136,8 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
   app.get('/healthz', async () => 'ok');
   app.get('/readyz', async (_request, reply) => {
     if (closing) return reply.code(503).send('shutting down');
-    if (tuning.readyRequiresStorage && store.state() !== 'ok') return reply.code(503).send('storage unavailable');
+    if (tuning.readyRequiresStorage && store.state() !== 'ok')
+      return reply.code(503).send('storage unavailable');
     return 'ready';
   });
   app.get('/metrics', async (_request, reply) => {
@@ -118,19 +153,33 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     await closeFetchAgents();
   });
 
-  function sendImage(request: FastifyRequest, reply: FastifyReply, params: ImageParams, entry: CachedImage, result: string): FastifyReply {
+  function sendImage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    params: ImageParams,
+    entry: CachedImage,
+    result: string,
+  ): FastifyReply {
     const contentType = contentTypeForExtension(entry.extension) ?? 'application/octet-stream';
     const compressible = isCompressible(contentType);
     reply.header('Vary', compressible ? 'Accept, Accept-Encoding' : 'Accept');
     reply.header('Cache-Control', cacheControl(params.isStatic, entry.maxAge));
     reply.header('ETag', entry.etag);
-    if (isFresh(request.headers as Record<string, string | undefined>, entry.etag)) return reply.code(304).send();
+    if (isFresh(request.headers as Record<string, string | undefined>, entry.etag))
+      return reply.code(304).send();
     reply.header('Content-Type', contentType);
-    reply.header('Content-Disposition', contentDisposition(images.contentDispositionType, fileName(params.href, contentType)));
+    reply.header(
+      'Content-Disposition',
+      contentDisposition(images.contentDispositionType, fileName(params.href, contentType)),
+    );
     reply.header('Content-Security-Policy', images.contentSecurityPolicy);
     reply.header('X-Nextjs-Cache', result);
     let body = entry.buffer;
-    if (compressible && body.byteLength >= 1024 && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+    if (
+      compressible &&
+      body.byteLength >= 1024 &&
+      /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
+    ) {
       body = gzipSync(body);
       reply.header('Content-Encoding', 'gzip');
     }

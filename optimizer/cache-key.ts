@@ -11,6 +11,11 @@ export function hash(parts: ReadonlyArray<string | number | Buffer>): string {
 }
 
 /** Next.js's cache key: hash of version, href, width, quality and negotiated mime type. */
-export function cacheKey(p: { href: string; width: number; quality: number; mimeType: string }): string {
+export function cacheKey(p: {
+  href: string;
+  width: number;
+  quality: number;
+  mimeType: string;
+}): string {
   return hash([CACHE_VERSION, p.href, p.width, p.quality, p.mimeType]);
 }

@@ -18,7 +18,10 @@ export function loadOptimizerConfig(file: string): Promise<OptimizerConfig> {
 }
 
 /** Listen address: CLI flags win over `server.hostname/port`, which win over the defaults. */
-export function listenAddress(config: OptimizerConfig, flags: { host?: string; port?: number }): { host: string; port: number } {
+export function listenAddress(
+  config: OptimizerConfig,
+  flags: { host?: string; port?: number },
+): { host: string; port: number } {
   return {
     host: flags.host ?? config.server?.hostname ?? DEFAULT_LISTEN.host,
     port: flags.port ?? config.server?.port ?? DEFAULT_LISTEN.port,

@@ -20,7 +20,12 @@ export class ImageCache {
   readonly #logger: Logger;
   readonly #revalidating = new Set<string>();
 
-  constructor(opts: { store: ImageStore; timeoutMs: number; minimumCacheTTL: number; logger: Logger }) {
+  constructor(opts: {
+    store: ImageStore;
+    timeoutMs: number;
+    minimumCacheTTL: number;
+    logger: Logger;
+  }) {
     this.#store = opts.store;
     this.#timeoutMs = opts.timeoutMs;
     this.#minimumCacheTTL = opts.minimumCacheTTL;
@@ -28,28 +33,46 @@ export class ImageCache {
   }
 
   /** The image for `key`, with Next's X-Nextjs-Cache value. `signal` bounds this caller's wait. */
-  async get(key: string, href: string, produce: Producer, signal: AbortSignal): Promise<{ entry: CachedImage; result: CacheResult }> {
+  async get(
+    key: string,
+    href: string,
+    produce: Producer,
+    signal: AbortSignal,
+  ): Promise<{ entry: CachedImage; result: CacheResult }> {
     const cached = await this.#store.get(key);
     if (cached !== undefined) {
       if (Date.now() <= cached.expireAt) return { entry: cached, result: 'HIT' };
       this.#revalidate(key, href, produce, cached);
       return { entry: cached, result: 'STALE' };
     }
-    const entry = await this.#store.singleFlight(key, () => this.#produceAndStore(key, href, produce), signal);
+    const entry = await this.#store.singleFlight(
+      key,
+      () => this.#produceAndStore(key, href, produce),
+      signal,
+    );
     return { entry, result: 'MISS' };
   }
 
   /** Runs a job within the `timeout` budget and stores its result; a failed job is not cached. */
-  async #produceAndStore(key: string, href: string, produce: Producer, previous?: CachedImage): Promise<CachedImage> {
+  async #produceAndStore(
+    key: string,
+    href: string,
+    produce: Producer,
+    previous?: CachedImage,
+  ): Promise<CachedImage> {
     const signal = budgetSignal(this.#timeoutMs);
     let entry: ImageEntry;
     try {
       entry = await produce(signal, previous);
     } catch (error: unknown) {
-      if (signal.aborted && !(error instanceof JobTimeoutError)) throw new JobTimeoutError({ cause: error });
+      if (signal.aborted && !(error instanceof JobTimeoutError))
+        throw new JobTimeoutError({ cause: error });
       throw error;
     }
-    const cached: CachedImage = { ...entry, expireAt: Date.now() + Math.max(entry.maxAge, this.#minimumCacheTTL) * 1000 };
+    const cached: CachedImage = {
+      ...entry,
+      expireAt: Date.now() + Math.max(entry.maxAge, this.#minimumCacheTTL) * 1000,
+    };
     await this.#store.set(key, cached, href);
     return cached;
   }

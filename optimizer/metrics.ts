@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The optimizer's Prometheus metrics, on a registry of its own (one per app instance). */
 export interface OptimizerMetrics {
@@ -18,23 +18,74 @@ export interface OptimizerMetrics {
 }
 
 /** Creates the metrics; `sampleQueue` is read at scrape time so gauges are never stale. */
-export function createMetrics(sampleQueue: () => { depth: number; running: number }): OptimizerMetrics {
+export function createMetrics(
+  sampleQueue: () => { depth: number; running: number },
+): OptimizerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
   return {
     registry,
-    requests: new Counter({ name: 'next_image_requests_total', help: 'Responses by HTTP status', labelNames: ['status'], registers }),
-    cache: new Counter({ name: 'next_image_cache_total', help: 'Cache results (X-Nextjs-Cache)', labelNames: ['result'], registers }),
-    fetchDuration: new Histogram({ name: 'next_image_fetch_duration_seconds', help: 'Source fetch time, all attempts', labelNames: ['source', 'outcome'], buckets: durationBuckets, registers }),
-    transformDuration: new Histogram({ name: 'next_image_transform_duration_seconds', help: 'sharp transform time', labelNames: ['format'], buckets: durationBuckets, registers }),
-    fetchAttempts: new Counter({ name: 'next_image_fetch_attempts_total', help: 'Upstream fetch attempts', labelNames: ['source'], registers }),
-    retries: new Counter({ name: 'next_image_fetch_retries_total', help: 'Upstream fetch retries', labelNames: ['source'], registers }),
-    transforms: new Counter({ name: 'next_image_transforms_total', help: 'Transforms by outcome (optimized, fallback, bypass)', labelNames: ['outcome'], registers }),
-    bytesIn: new Counter({ name: 'next_image_upstream_bytes_total', help: 'Bytes fetched from sources', registers }),
-    bytesOut: new Counter({ name: 'next_image_response_bytes_total', help: 'Image bytes sent to clients', registers }),
-    inFlightJobs: new Gauge({ name: 'next_image_jobs_in_flight', help: 'Image jobs being produced', registers }),
+    requests: new Counter({
+      name: 'next_image_requests_total',
+      help: 'Responses by HTTP status',
+      labelNames: ['status'],
+      registers,
+    }),
+    cache: new Counter({
+      name: 'next_image_cache_total',
+      help: 'Cache results (X-Nextjs-Cache)',
+      labelNames: ['result'],
+      registers,
+    }),
+    fetchDuration: new Histogram({
+      name: 'next_image_fetch_duration_seconds',
+      help: 'Source fetch time, all attempts',
+      labelNames: ['source', 'outcome'],
+      buckets: durationBuckets,
+      registers,
+    }),
+    transformDuration: new Histogram({
+      name: 'next_image_transform_duration_seconds',
+      help: 'sharp transform time',
+      labelNames: ['format'],
+      buckets: durationBuckets,
+      registers,
+    }),
+    fetchAttempts: new Counter({
+      name: 'next_image_fetch_attempts_total',
+      help: 'Upstream fetch attempts',
+      labelNames: ['source'],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'next_image_fetch_retries_total',
+      help: 'Upstream fetch retries',
+      labelNames: ['source'],
+      registers,
+    }),
+    transforms: new Counter({
+      name: 'next_image_transforms_total',
+      help: 'Transforms by outcome (optimized, fallback, bypass)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    bytesIn: new Counter({
+      name: 'next_image_upstream_bytes_total',
+      help: 'Bytes fetched from sources',
+      registers,
+    }),
+    bytesOut: new Counter({
+      name: 'next_image_response_bytes_total',
+      help: 'Image bytes sent to clients',
+      registers,
+    }),
+    inFlightJobs: new Gauge({
+      name: 'next_image_jobs_in_flight',
+      help: 'Image jobs being produced',
+      registers,
+    }),
     queueDepth: new Gauge({
       name: 'next_image_transform_queue_depth',
       help: 'Transforms waiting for a slot',

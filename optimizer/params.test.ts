@@ -6,7 +6,11 @@ import type { ImageParams } from './types.ts';
 
 const defaults = createValidationContext(ImagesConfigSchema.parse({}));
 
-function check(query: string, ctx = defaults, accept?: string): ImageParams | { errorMessage: string } {
+function check(
+  query: string,
+  ctx = defaults,
+  accept?: string,
+): ImageParams | { errorMessage: string } {
   return validateParams(parseQuery(`/_next/image?${query}`), ctx, accept);
 }
 
@@ -66,7 +70,10 @@ describe('validateParams (Next.js 16 statements 5–15)', () => {
   });
 
   it('treats leading zeros as the same numbers and the same cache key', () => {
-    const a = check('url=/a.png&w=0640&q=075', createValidationContext(ImagesConfigSchema.parse({ qualities: [75] })));
+    const a = check(
+      'url=/a.png&w=0640&q=075',
+      createValidationContext(ImagesConfigSchema.parse({ qualities: [75] })),
+    );
     const b = check('url=/a.png&w=640&q=75');
     expect('errorMessage' in a).toBe(false);
     expect(cacheKey(a as ImageParams)).toBe(cacheKey(b as ImageParams));
@@ -74,14 +81,20 @@ describe('validateParams (Next.js 16 statements 5–15)', () => {
 
   it('normalizes absolute urls and matches remote patterns', () => {
     const ctx = createValidationContext(
-      ImagesConfigSchema.parse({ remotePatterns: [{ protocol: 'https', hostname: '*.example.com' }] }),
+      ImagesConfigSchema.parse({
+        remotePatterns: [{ protocol: 'https', hostname: '*.example.com' }],
+      }),
     );
     expect(check('url=HTTPS://a.b.example.com/x.png&w=640&q=75', ctx)).toMatchObject({
       href: 'https://a.b.example.com/x.png',
       isAbsolute: true,
     });
-    expect(message('url=https://example.com/x.png&w=640&q=75', ctx)).toBe('"url" parameter is not allowed');
-    expect(message('url=http://a.example.com/x.png&w=640&q=75', ctx)).toBe('"url" parameter is not allowed');
+    expect(message('url=https://example.com/x.png&w=640&q=75', ctx)).toBe(
+      '"url" parameter is not allowed',
+    );
+    expect(message('url=http://a.example.com/x.png&w=640&q=75', ctx)).toBe(
+      '"url" parameter is not allowed',
+    );
   });
 
   it('allows hosts listed in domains', () => {
@@ -90,16 +103,22 @@ describe('validateParams (Next.js 16 statements 5–15)', () => {
   });
 
   it('appends the static media patterns when localPatterns are set', () => {
-    const ctx = createValidationContext(ImagesConfigSchema.parse({ localPatterns: [{ pathname: '/assets/**' }] }));
+    const ctx = createValidationContext(
+      ImagesConfigSchema.parse({ localPatterns: [{ pathname: '/assets/**' }] }),
+    );
     expect(message('url=/assets/a.png%3Fv%3D2&w=640&q=75', ctx)).toBeUndefined();
     expect(message('url=/other/a.png&w=640&q=75', ctx)).toBe('"url" parameter is not allowed');
-    expect(check('url=/_next/static/media/a.png&w=640&q=75', ctx)).toMatchObject({ isStatic: true });
+    expect(check('url=/_next/static/media/a.png&w=640&q=75', ctx)).toMatchObject({
+      isStatic: true,
+    });
   });
 
   it('accepts any quality listed in qualities and widths from imageSizes', () => {
     const ctx = createValidationContext(ImagesConfigSchema.parse({ qualities: [50, 90] }));
     expect(message('url=/a.png&w=32&q=90', ctx)).toBeUndefined();
-    expect(message('url=/a.png&w=32&q=75', ctx)).toBe('"q" parameter (quality) of 75 is not allowed');
+    expect(message('url=/a.png&w=32&q=75', ctx)).toBe(
+      '"q" parameter (quality) of 75 is not allowed',
+    );
   });
 
   it.each([
@@ -123,6 +142,8 @@ describe('cacheKey (statement 40)', () => {
   it('hashes "4" + href + width + quality + mimeType without separators', async () => {
     const { createHash } = await import('node:crypto');
     const expected = createHash('sha256').update('4/a.png64075image/webp').digest('base64url');
-    expect(cacheKey({ href: '/a.png', width: 640, quality: 75, mimeType: 'image/webp' })).toBe(expected);
+    expect(cacheKey({ href: '/a.png', width: 640, quality: 75, mimeType: 'image/webp' })).toBe(
+      expected,
+    );
   });
 });

@@ -1,7 +1,13 @@
-import { parse as parseQueryString, type ParsedUrlQuery } from 'node:querystring';
+import { type ParsedUrlQuery, parse as parseQueryString } from 'node:querystring';
 import type { ImagesConfig } from '../api/images-config.ts';
 import { negotiateMimeType } from './negotiate.ts';
-import { effectiveLocalPatterns, hasLocalMatch, hasRemoteMatch, normalizeRemotePatterns, type RemotePattern } from './patterns.ts';
+import {
+  effectiveLocalPatterns,
+  hasLocalMatch,
+  hasRemoteMatch,
+  normalizeRemotePatterns,
+  type RemotePattern,
+} from './patterns.ts';
 import type { ImageParams } from './types.ts';
 
 /** Next.js's limit on the decoded `url` parameter. */
@@ -65,7 +71,8 @@ export function validateParams(
     if (/\/_next\/image($|\/)/.test(decodedPathname)) {
       return { errorMessage: '"url" parameter cannot be recursive' };
     }
-    if (!hasLocalMatch(ctx.localPatterns, url)) return { errorMessage: '"url" parameter is not allowed' };
+    if (!hasLocalMatch(ctx.localPatterns, url))
+      return { errorMessage: '"url" parameter is not allowed' };
   } else {
     let parsed: URL;
     try {
@@ -85,7 +92,8 @@ export function validateParams(
 
   if (!w) return { errorMessage: '"w" parameter (width) is required' };
   if (Array.isArray(w)) return { errorMessage: '"w" parameter (width) cannot be an array' };
-  if (!/^[0-9]+$/.test(w)) return { errorMessage: '"w" parameter (width) must be an integer greater than 0' };
+  if (!/^[0-9]+$/.test(w))
+    return { errorMessage: '"w" parameter (width) must be an integer greater than 0' };
   const width = Number.parseInt(w, 10);
   if (width <= 0 || Number.isNaN(width)) {
     return { errorMessage: '"w" parameter (width) must be an integer greater than 0' };
@@ -101,7 +109,8 @@ export function validateParams(
     return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' };
   }
 
-  if (!ctx.sizes.includes(width)) return { errorMessage: `"w" parameter (width) of ${width} is not allowed` };
+  if (!ctx.sizes.includes(width))
+    return { errorMessage: `"w" parameter (width) of ${width} is not allowed` };
   if (!ctx.images.qualities.includes(quality)) {
     return { errorMessage: `"q" parameter (quality) of ${q} is not allowed` };
   }

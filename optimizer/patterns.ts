@@ -61,7 +61,10 @@ export function hasLocalMatch(patterns: LocalPattern[], href: string): boolean {
 
 /** Next.js's matchRemotePattern (hostname glob without dot, so `*` crosses dots). */
 export function matchRemotePattern(pattern: RemotePattern, url: URL): boolean {
-  if (pattern.protocol !== undefined && pattern.protocol.replace(/:$/, '') !== url.protocol.replace(/:$/, '')) {
+  if (
+    pattern.protocol !== undefined &&
+    pattern.protocol.replace(/:$/, '') !== url.protocol.replace(/:$/, '')
+  ) {
     return false;
   }
   if (pattern.port !== undefined && pattern.port !== url.port) return false;

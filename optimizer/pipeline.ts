@@ -6,13 +6,13 @@ import { ImageError, JobTimeoutError, MESSAGES } from './errors.ts';
 import { fetchExternalImage, fetchInternalImage, fetchWithRetries } from './fetch/index.ts';
 import {
   BYPASS_TYPES,
-  type TransformQueue,
   detectContentType,
   extensionFor,
   isAnimated,
   optimizeImage,
   outputType,
   readDimensions,
+  type TransformQueue,
 } from './image/index.ts';
 import type { OptimizerMetrics } from './metrics.ts';
 import { maxAgeFromCacheControl } from './response-headers.ts';
@@ -34,7 +34,11 @@ export interface PipelineDeps {
 }
 
 /** Fetches the source with retries inside the job's budget. */
-async function fetchSource(params: ImageParams, deps: PipelineDeps, signal: AbortSignal): Promise<UpstreamImage> {
+async function fetchSource(
+  params: ImageParams,
+  deps: PipelineDeps,
+  signal: AbortSignal,
+): Promise<UpstreamImage> {
   const source = params.isAbsolute ? 'external' : 'internal';
   const started = performance.now();
   let outcome = 'ok';
@@ -62,7 +66,10 @@ async function fetchSource(params: ImageParams, deps: PipelineDeps, signal: Abor
         attemptTimeoutMs: deps.attemptTimeoutMs,
         onRetry: ({ attempt, error, delayMs }) => {
           deps.metrics.retries.inc({ source });
-          deps.logger.warn({ href: params.href, attempt, delayMs, err: error }, 'retrying source fetch');
+          deps.logger.warn(
+            { href: params.href, attempt, delayMs, err: error },
+            'retrying source fetch',
+          );
         },
       },
     );
@@ -77,8 +84,19 @@ async function fetchSource(params: ImageParams, deps: PipelineDeps, signal: Abor
 }
 
 /** The unchanged upstream bytes as an entry (bypass types, animations, transform failures). */
-function original(upstream: UpstreamImage, type: string, maxAge: number, upstreamEtag: string): ImageEntry {
-  return { buffer: upstream.buffer, extension: extensionFor(type) ?? 'bin', etag: upstreamEtag, upstreamEtag, maxAge };
+function original(
+  upstream: UpstreamImage,
+  type: string,
+  maxAge: number,
+  upstreamEtag: string,
+): ImageEntry {
+  return {
+    buffer: upstream.buffer,
+    extension: extensionFor(type) ?? 'bin',
+    etag: upstreamEtag,
+    upstreamEtag,
+    maxAge,
+  };
 }
 
 /**
@@ -94,29 +112,44 @@ export async function produceImage(
 ): Promise<ImageEntry> {
   const upstream = await fetchSource(params, deps, signal);
   const upstreamType = detectContentType(upstream.buffer);
-  if (!upstreamType || !upstreamType.startsWith('image/') || upstreamType.includes(',')) {
+  if (!upstreamType?.startsWith('image/') || upstreamType.includes(',')) {
     throw new ImageError(400, MESSAGES.notValidImage, 'NOT_AN_IMAGE');
   }
   if (upstreamType.startsWith('image/svg') && !deps.images.dangerouslyAllowSVG) {
     throw new ImageError(400, MESSAGES.typeNotAllowed, 'SVG_NOT_ALLOWED');
   }
   const maxAge = Math.max(params.minimumCacheTTL, maxAgeFromCacheControl(upstream.cacheControl));
-  const upstreamEtag = upstream.etag ? Buffer.from(upstream.etag).toString('base64url') : hash([upstream.buffer]);
+  const upstreamEtag = upstream.etag
+    ? Buffer.from(upstream.etag).toString('base64url')
+    : hash([upstream.buffer]);
 
   if (BYPASS_TYPES.has(upstreamType) || isAnimated(upstream.buffer, upstreamType)) {
     deps.metrics.transforms.inc({ outcome: 'bypass' });
     return original(upstream, upstreamType, maxAge, upstreamEtag);
   }
   // Revalidation of an unchanged source: keep the optimized bytes, skip the encode.
-  if (previous !== undefined && previous.upstreamEtag === upstreamEtag && previous.etag !== previous.upstreamEtag) {
-    return { buffer: previous.buffer, extension: previous.extension, etag: previous.etag, upstreamEtag, maxAge };
+  if (
+    previous !== undefined &&
+    previous.upstreamEtag === upstreamEtag &&
+    previous.etag !== previous.upstreamEtag
+  ) {
+    return {
+      buffer: previous.buffer,
+      extension: previous.extension,
+      etag: previous.etag,
+      upstreamEtag,
+      maxAge,
+    };
   }
 
   const contentType = outputType(upstreamType, params.mimeType);
   const dims = await readDimensions(upstream.buffer, upstreamType).catch(() => undefined);
   if (dims !== undefined && dims.width * dims.height > deps.maxInputPixels) {
     // A pixel bomb is never decoded; like any sharp failure, the original bytes are served.
-    deps.logger.info({ href: params.href, ...dims }, 'source exceeds maxInputPixels; serving it untransformed');
+    deps.logger.info(
+      { href: params.href, ...dims },
+      'source exceeds maxInputPixels; serving it untransformed',
+    );
     deps.metrics.transforms.inc({ outcome: 'fallback' });
     return original(upstream, upstreamType, params.minimumCacheTTL, upstreamEtag);
   }
@@ -134,13 +167,25 @@ export async function produceImage(
         maxInputPixels: deps.maxInputPixels,
       });
     }, signal);
-    deps.metrics.transformDuration.observe({ format: extensionFor(contentType) ?? 'other' }, (performance.now() - started) / 1000);
+    deps.metrics.transformDuration.observe(
+      { format: extensionFor(contentType) ?? 'other' },
+      (performance.now() - started) / 1000,
+    );
     deps.metrics.transforms.inc({ outcome: 'optimized' });
-    return { buffer, extension: extensionFor(contentType) ?? 'bin', etag: hash([buffer]), upstreamEtag, maxAge };
+    return {
+      buffer,
+      extension: extensionFor(contentType) ?? 'bin',
+      etag: hash([buffer]),
+      upstreamEtag,
+      maxAge,
+    };
   } catch (error: unknown) {
     if (signal.aborted) throw new JobTimeoutError({ cause: error });
     if (error instanceof ImageError) throw error; // queue full → 503
-    deps.logger.warn({ href: params.href, err: error }, 'transform failed; serving the original bytes');
+    deps.logger.warn(
+      { href: params.href, err: error },
+      'transform failed; serving the original bytes',
+    );
     deps.metrics.transforms.inc({ outcome: 'fallback' });
     return original(upstream, upstreamType, params.minimumCacheTTL, upstreamEtag);
   }
@@ -158,5 +203,7 @@ export function budgetSignal(ms: number): AbortSignal {
 
 function remainingSeconds(signal: AbortSignal): number {
   const deadline = deadlines.get(signal);
-  return deadline === undefined ? Number.POSITIVE_INFINITY : Math.ceil((deadline - Date.now()) / 1000);
+  return deadline === undefined
+    ? Number.POSITIVE_INFINITY
+    : Math.ceil((deadline - Date.now()) / 1000);
 }

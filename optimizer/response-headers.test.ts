@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { cacheControl, contentDisposition, fileName, isFresh, maxAgeFromCacheControl } from './response-headers.ts';
+import {
+  cacheControl,
+  contentDisposition,
+  fileName,
+  isFresh,
+  maxAgeFromCacheControl,
+} from './response-headers.ts';
 
 describe('maxAgeFromCacheControl (statement 36)', () => {
   it.each([
@@ -27,7 +33,9 @@ describe('fileName and Content-Disposition (statement 37)', () => {
 
   it('quotes latin1 names inline and adds filename* for wider ones', () => {
     expect(contentDisposition('attachment', 'test.webp')).toBe('attachment; filename="test.webp"');
-    expect(contentDisposition('inline', 'caf\u00e9.webp')).toBe('inline; filename="caf\u00e9.webp"');
+    expect(contentDisposition('inline', 'caf\u00e9.webp')).toBe(
+      'inline; filename="caf\u00e9.webp"',
+    );
     expect(contentDisposition('attachment', '\u732b.webp')).toBe(
       `attachment; filename="?.webp"; filename*=UTF-8''%E7%8C%AB.webp`,
     );

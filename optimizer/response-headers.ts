@@ -15,7 +15,9 @@ export function maxAgeFromCacheControl(header: string | null): number {
 
 /** Cache-Control of a 200: a year and immutable for static media, else maxAge + must-revalidate. */
 export function cacheControl(isStatic: boolean, maxAge: number): string {
-  return isStatic ? 'public, max-age=315360000, immutable' : `public, max-age=${maxAge}, must-revalidate`;
+  return isStatic
+    ? 'public, max-age=315360000, immutable'
+    : `public, max-age=${maxAge}, must-revalidate`;
 }
 
 /** Next.js's file name: last path segment without query, cut at its first dot, plus the type's extension. */
@@ -37,7 +39,10 @@ export function contentDisposition(type: 'attachment' | 'inline', name: string):
   // latin1 names stay inline; anything wider gets an ASCII fallback plus RFC 5987 filename*.
   if (!/[^\x20-\x7e\xa0-\xff]/.test(name)) return `${type}; filename=${quote(name)}`;
   const fallback = name.replace(/[^\x20-\x7e\xa0-\xff]/g, '?');
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `${type}; filename=${quote(fallback)}; filename*=UTF-8''${encoded}`;
 }
 
@@ -45,14 +50,21 @@ export function contentDisposition(type: 'attachment' | 'inline', name: string):
  * The `fresh` algorithm Next.js uses for 304s: If-None-Match (`*`, a list, W/ prefixes) against
  * the unquoted ETag; `Cache-Control: no-cache` and If-Modified-Since alone are never fresh.
  */
-export function isFresh(headers: { 'if-none-match'?: string; 'if-modified-since'?: string; 'cache-control'?: string }, etag: string): boolean {
+export function isFresh(
+  headers: { 'if-none-match'?: string; 'if-modified-since'?: string; 'cache-control'?: string },
+  etag: string,
+): boolean {
   const noneMatch = headers['if-none-match'];
   const modifiedSince = headers['if-modified-since'];
   if (!noneMatch && !modifiedSince) return false;
   const requestCacheControl = headers['cache-control'];
-  if (requestCacheControl && /(?:^|,)\s*?no-cache\s*?(?:,|$)/.test(requestCacheControl)) return false;
+  if (requestCacheControl && /(?:^|,)\s*?no-cache\s*?(?:,|$)/.test(requestCacheControl))
+    return false;
   if (noneMatch && noneMatch !== '*') {
-    const matches = noneMatch.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const matches = noneMatch
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
     const hit = matches.some((m) => m === etag || m === `W/${etag}` || `W/${m}` === etag);
     if (!hit) return false;
   }
@@ -61,7 +73,12 @@ export function isFresh(headers: { 'if-none-match'?: string; 'if-modified-since'
   return true;
 }
 
-const COMPRESSIBLE = new Set(['image/svg+xml', 'image/x-icon', 'image/bmp', 'image/vnd.microsoft.icon']);
+const COMPRESSIBLE = new Set([
+  'image/svg+xml',
+  'image/x-icon',
+  'image/bmp',
+  'image/vnd.microsoft.icon',
+]);
 
 /** Types Next.js's `compress` gzips (and so varies on Accept-Encoding). */
 export function isCompressible(contentType: string): boolean {
