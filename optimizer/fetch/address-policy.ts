@@ -13,19 +13,37 @@ const IPV4_COMPATIBLE_PREFIX = ipaddr.parseCIDR('::/96');
  * `range()` is `'unicast'` after unwrapping IPv4-mapped IPv6. Anything unparsable is refused.
  */
 export function isPublicUnicast(address: string): boolean {
-  const literal = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  if (!ipaddr.isValid(literal)) return false;
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    // process() unwraps ::ffff:a.b.c.d so a mapped private v4 is judged as v4.
-    parsed = ipaddr.process(literal);
-  } catch {
-    return false;
-  }
-  if (parsed.range() !== 'unicast') return false;
+  const parsed = parseAddress(address);
+  if (parsed === undefined) return false;
+  // Judge ::ffff:a.b.c.d as the IPv4 address it reaches.
+  const judged =
+    parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()
+      ? (parsed as ipaddr.IPv6).toIPv4Address()
+      : parsed;
+  if (judged.range() !== 'unicast') return false;
   // ipaddr.js calls ::a.b.c.d (IPv4-compatible, deprecated by RFC 4291) unicast; it embeds a v4
   // address some stacks still translate, so it is refused like the other embeddings (6to4,
   // Teredo, NAT64 — which range() already reports as non-unicast).
-  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE_PREFIX)) return false;
+  if (judged.kind() === 'ipv6' && judged.match(IPV4_COMPATIBLE_PREFIX)) return false;
   return true;
+}
+
+/** Parses an IP literal the way the socket layer reads it, or undefined. */
+function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  let literal = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  if (literal.includes(':')) {
+    // ipaddr.js reads the deprecated `::a.b.c.d` as IPv4-mapped, unlike the kernel; the WHATWG
+    // serializer gives the canonical hex form both agree on. Zone ids do not survive it: refused.
+    try {
+      literal = new URL(`http://[${literal}]/`).hostname.slice(1, -1);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!ipaddr.isValid(literal)) return undefined;
+  try {
+    return ipaddr.parse(literal);
+  } catch {
+    return undefined;
+  }
 }

@@ -137,13 +137,19 @@ export async function readBody(
   try {
     steps = decodingSteps(contentEncoding, errors);
   } catch (error: unknown) {
-    body.destroy();
+    abandon(body);
     throw error;
   }
   const collector = new LimitedCollector(limit, errors.tooLarge);
   const stages = [body, ...(steps ?? []).map(decoderFor), collector];
   await pipeline(stages, signal === undefined ? {} : { signal });
   return Buffer.concat(collector.chunks);
+}
+
+/** Destroys an unread body; undici then emits an AbortError nobody else would listen to. */
+export function abandon(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 /** The declared length of an undecoded body, when it already proves the body too large. */

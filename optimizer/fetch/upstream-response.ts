@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { ImageError, MESSAGES } from '../errors.ts';
 import type { UpstreamImage } from '../types.ts';
 import { isTimeoutReason } from './abortable.ts';
-import { declaredTooLarge, readBody } from './body.ts';
+import { abandon, declaredTooLarge, readBody } from './body.ts';
 import { markRetryable, statusError } from './fetch-errors.ts';
 
 /**
@@ -51,7 +51,7 @@ export async function readUpstreamImage(
   const encoding = headerValue(headers, 'content-encoding') ?? undefined;
   const length = headerValue(headers, 'content-length') ?? undefined;
   if (declaredTooLarge(length, encoding, rules.maximumResponseBody)) {
-    body.destroy();
+    abandon(body);
     throw tooLarge();
   }
   const buffer = await readBody(
