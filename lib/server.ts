@@ -10,8 +10,28 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Once the app starts closing, every response carries `Connection: close`, so keep-alive
+ * clients of in-flight requests let go and the graceful close does not wait for them.
+ * Call before the app is ready.
+ */
+export function releaseKeepAliveOnClose(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('Connection', 'close');
+    return payload;
+  });
+}
+
 /** Listens on host:port (port 0 = any free port) and returns how to reach and stop it. */
-export async function listen(app: FastifyInstance, host: string, port: number): Promise<RunningServer> {
+export async function listen(
+  app: FastifyInstance,
+  host: string,
+  port: number,
+): Promise<RunningServer> {
   await app.listen({ host, port });
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;

@@ -9,6 +9,7 @@ import Fastify, {
 import type { OptimizerConfig } from '../api/optimizer-config.ts';
 import { Discovery } from '../lib/discovery.ts';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
+import { releaseKeepAliveOnClose } from '../lib/server.ts';
 import { cacheKey } from './cache-key.ts';
 import { fallbackBase } from './config.ts';
 import { ImageError, MESSAGES, QueueFullError } from './errors.ts';
@@ -148,6 +149,7 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
   app.addHook('preClose', async () => {
     closing = true;
   });
+  releaseKeepAliveOnClose(app);
   app.addHook('onClose', async () => {
     await store.close();
     await closeFetchAgents();
