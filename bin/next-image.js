@@ -11,6 +11,12 @@ if (major < 24) {
   );
   process.exit(1);
 }
+// sharp runs on libuv's thread pool (default 4 threads); size it for one transform per CPU
+// plus room for fs and DNS work. It must be set before the pool first starts.
+if (process.env.UV_THREADPOOL_SIZE === undefined) {
+  const { availableParallelism } = await import('node:os');
+  process.env.UV_THREADPOOL_SIZE = String(Math.min(64, Math.max(4, availableParallelism() + 2)));
+}
 const source = new URL('../cli/main.ts', import.meta.url);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const entry = existsSync(source) ? source : compiled;

@@ -295,6 +295,31 @@ describe('upstream failures, retries and the timeout budget', () => {
   });
 });
 
+describe('load shedding', () => {
+  it('answers 503 with Retry-After when the transform queue is full', async () => {
+    const server = await start({ optimizer: { concurrency: 1, queueSize: 0 } });
+    try {
+      const widths = [640, 750, 828, 1080, 1200, 1920];
+      const results = await Promise.all(
+        widths.map((w) => get(img('/photo.png', w), { accept: 'image/webp' }, server)),
+      );
+      const shed = results.filter((r) => r.status === 503);
+      expect(shed.length).toBeGreaterThan(0);
+      expect(shed[0]?.headers['retry-after']).toMatch(/^\d+$/);
+      expect(results.filter((r) => r.status === 200).length).toBeGreaterThan(0);
+      // A shed request is not cached as a failure: asking again later succeeds.
+      const again = await get(
+        img('/photo.png', widths[results.findIndex((r) => r.status === 503)]),
+        { accept: 'image/webp' },
+        server,
+      );
+      expect(again.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('health and metrics', () => {
   it('answers /healthz, /readyz and /metrics', async () => {
     expect((await get('/healthz')).status).toBe(200);
