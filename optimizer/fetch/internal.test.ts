@@ -1,0 +1,210 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Discovery } from '../../lib/discovery.ts';
+import { ImageError, isRetryable, MESSAGES } from '../errors.ts';
+import { closeFetchAgents } from './agents.ts';
+import { fetchInternalImage, type InternalFetchOptions, internalUrl } from './internal.ts';
+import { type Fixture, socketClosed, startFixture } from './test-support/fixture-server.ts';
+
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+const FALLBACK = new URL('http://frontend.plt.local');
+
+let fixture: Fixture;
+let discovery: Discovery;
+
+beforeEach(async () => {
+  fixture = await startFixture();
+  discovery = new Discovery({ apps: { frontend: fixture.url } });
+  fixture.route('/img.png', (_req, res) => {
+    res.setHeader('content-type', 'image/png');
+    res.setHeader('cache-control', 'public, max-age=60');
+    res.end(PNG);
+  });
+});
+
+afterEach(async () => {
+  await fixture.close();
+});
+
+afterAll(async () => {
+  await closeFetchAgents();
+});
+
+function options(overrides: Partial<InternalFetchOptions> = {}): InternalFetchOptions {
+  return {
+    fallback: FALLBACK,
+    discovery,
+    maximumResponseBody: 1_000_000,
+    signal: AbortSignal.timeout(20_000),
+    ...overrides,
+  };
+}
+
+function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected the fetch to fail');
+    },
+    (error: unknown) => error,
+  );
+}
+
+describe('internalUrl', () => {
+  it.each([
+    [
+      'http://frontend.plt.local',
+      '/a.png?v=1',
+      { frontend: 'http://10.0.0.5:3000' },
+      'http://10.0.0.5:3000/a.png?v=1',
+    ],
+    [
+      'http://frontend.plt.local/',
+      '/a.png',
+      { frontend: 'http://web:3000/base/' },
+      'http://web:3000/base/a.png',
+    ],
+    ['http://127.0.0.1:3000/prefix/', '/a.png?x', {}, 'http://127.0.0.1:3000/prefix/a.png?x'],
+    [
+      'https://cdn.example.com',
+      '/_next/static/media/a.png',
+      {},
+      'https://cdn.example.com/_next/static/media/a.png',
+    ],
+  ])('%s + %s → %s', (fallback, href, apps, expected) => {
+    // Pure: builds the URL only, nothing is fetched.
+    expect(internalUrl(href, new URL(fallback), new Discovery({ apps })).href).toBe(expected);
+  });
+});
+
+describe('fetchInternalImage', () => {
+  it('GETs fallback + href through discovery and returns the upstream metadata', async () => {
+    const image = await fetchInternalImage('/img.png?v=1', options());
+    expect(image).toEqual({
+      buffer: PNG,
+      contentType: 'image/png',
+      cacheControl: 'public, max-age=60',
+      etag: null,
+    });
+    expect(fixture.requests[0]?.path).toBe('/img.png');
+  });
+
+  it('sends no client header: no cookie, no authorization, nothing but host and connection', async () => {
+    await fetchInternalImage('/img.png', options());
+    const [request] = fixture.requests;
+    expect(request?.rawHeaderNames.toSorted()).toEqual(['connection', 'host']);
+    expect(request?.headers.cookie).toBeUndefined();
+    expect(request?.headers.authorization).toBeUndefined();
+  });
+
+  it('accepts an absolute http fallback with a path prefix', async () => {
+    fixture.route('/base/img.png', (_req, res) => res.end(PNG));
+    const image = await fetchInternalImage(
+      '/img.png',
+      options({ fallback: new URL(`${fixture.url}/base/`) }),
+    );
+    expect(image.buffer).toEqual(PNG);
+  });
+
+  it.each([
+    [404, 404, false],
+    [401, 401, false],
+    [429, 429, true],
+    [500, 500, true],
+    [503, 503, true],
+  ])(
+    'answers %i with %i "internal response is invalid" (retryable: %s)',
+    async (status, expected, retryable) => {
+      fixture.route('/status', (_req, res) => {
+        res.statusCode = status;
+        res.end('page');
+      });
+      const error = await failure(fetchInternalImage('/status', options()));
+      expect(error).toBeInstanceOf(ImageError);
+      expect(error).toMatchObject({ statusCode: expected, message: MESSAGES.internalInvalid });
+      expect(isRetryable(error)).toBe(retryable);
+    },
+  );
+
+  it('does not follow a redirect: 3xx → 500', async () => {
+    fixture.route('/moved', (_req, res) => {
+      res.statusCode = 307;
+      res.setHeader('location', '/img.png');
+      res.end();
+    });
+    const error = await failure(fetchInternalImage('/moved', options()));
+    expect(error).toMatchObject({ statusCode: 500, message: MESSAGES.internalInvalid });
+    expect(fixture.count('/img.png')).toBe(0);
+  });
+
+  it.each([200, 204])('answers an empty %i with 400', async (status) => {
+    fixture.route('/empty', (_req, res) => {
+      res.statusCode = status;
+      res.end();
+    });
+    await expect(fetchInternalImage('/empty', options())).rejects.toMatchObject({
+      statusCode: 400,
+      message: MESSAGES.internalInvalid,
+    });
+  });
+
+  it('answers a body over maximumResponseBody with 413 and closes the connection (CVE-2026-44577)', async () => {
+    let written = 0;
+    const total = 256 * 1024 * 1024;
+    fixture.route('/huge', (_req, res) => {
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      const pump = (): void => {
+        while (written < total && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+    const error = await failure(
+      fetchInternalImage('/huge', options({ maximumResponseBody: 512 * 1024 })),
+    );
+    expect(error).toMatchObject({ statusCode: 413, message: MESSAGES.internalInvalid });
+    const socket = fixture.requests[0]?.socket;
+    if (socket !== undefined) await socketClosed(socket);
+    expect(written).toBeLessThan(total);
+  });
+
+  it('answers a refused connection with a retryable 500 "upstream response is invalid"', async () => {
+    const closed = await startFixture();
+    await closed.close();
+    const error = await failure(
+      fetchInternalImage(
+        '/img.png',
+        options({ discovery: new Discovery({ apps: { frontend: closed.url } }) }),
+      ),
+    );
+    expect(error).toMatchObject({ statusCode: 500, message: MESSAGES.upstreamInvalid });
+    expect(isRetryable(error)).toBe(true);
+  });
+
+  it('answers an application unknown to discovery with a non-retryable 500 carrying the cause', async () => {
+    const error = await failure(
+      fetchInternalImage('/img.png', options({ fallback: new URL('http://other.plt.local') })),
+    );
+    expect(error).toMatchObject({
+      statusCode: 500,
+      code: 'UNKNOWN_APP',
+      message: MESSAGES.upstreamInvalid,
+    });
+    expect((error as Error).cause).toMatchObject({ code: 'UNKNOWN_APP', app: 'other' });
+    expect(isRetryable(error)).toBe(false);
+  });
+
+  it('answers a timeout signal with 504 and closes the connection', async () => {
+    fixture.route('/hang', () => {});
+    const controller = new AbortController();
+    const pending = failure(fetchInternalImage('/hang', options({ signal: controller.signal })));
+    const request = await fixture.nextRequest('/hang');
+    controller.abort(new DOMException('attempt timed out', 'TimeoutError'));
+    expect(await pending).toMatchObject({ statusCode: 504, message: MESSAGES.upstreamTimeout });
+    await socketClosed(request.socket);
+  });
+});
