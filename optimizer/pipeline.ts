@@ -64,6 +64,7 @@ async function fetchSource(
         maxAttempts: deps.maxAttempts,
         signal,
         attemptTimeoutMs: deps.attemptTimeoutMs,
+        deadline: deadlines.get(signal),
         onRetry: ({ attempt, error, delayMs }) => {
           deps.metrics.retries.inc({ source });
           deps.logger.warn(
