@@ -327,9 +327,14 @@ export const CrValkeySchema = z
       .optional()
       .describe("Overrides the operator's --valkey-image."),
     resources: ResourcesSchema.default(DEFAULT_VALKEY_RESOURCES),
-    maxMemory: QuantitySchema.default('256Mi').describe(
-      'Valkey maxmemory; keys are evicted LRU beyond it.',
-    ),
+    maxMemory: z
+      .string()
+      .regex(
+        /^[0-9]+(k|M|G|Ki|Mi|Gi)?$/,
+        'maxMemory must be a whole number with k, M, G, Ki, Mi or Gi',
+      )
+      .default('256Mi')
+      .describe('Valkey maxmemory; keys are evicted LRU beyond it.'),
   })
   .describe(
     'The Valkey provisioned for redis/valkey storage without url, or for replicas > 1 without storage.',

@@ -14,6 +14,10 @@ const commands: Record<string, Command> = {
     summary: 'print the ImageOptimizer CRD ([-o file])',
     run: async (argv) => (await import('./crd.ts')).runCrd(argv),
   },
+  render: {
+    summary: 'print what an ImageOptimizer becomes (-f cr.yaml [-n ns])',
+    run: async (argv) => (await import('./render.ts')).runRender(argv),
+  },
 };
 
 function usage(): string {
