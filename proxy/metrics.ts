@@ -1,0 +1,50 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Label used for requests no application answers (404 from the gateway itself). */
+export const NO_APPLICATION = 'none';
+
+/** The gateway's Prometheus metrics, in a registry of its own (no global state). */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'application' | 'status'>;
+  readonly upstreamLatency: Histogram<'application'>;
+  readonly upstreamErrors: Counter<'application' | 'code'>;
+  readonly upgrades: Counter<'application' | 'outcome'>;
+  readonly openUpgrades: Gauge<'application'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'gateway_requests_total',
+      help: 'Requests answered by the gateway, by application and HTTP status',
+      labelNames: ['application', 'status'],
+      registers,
+    });
+    this.upstreamLatency = new Histogram({
+      name: 'gateway_upstream_duration_seconds',
+      help: 'Time from forwarding a request to receiving the upstream response headers',
+      labelNames: ['application'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'gateway_upstream_errors_total',
+      help: 'Requests that got no upstream response, by application and error code',
+      labelNames: ['application', 'code'],
+      registers,
+    });
+    this.upgrades = new Counter({
+      name: 'gateway_upgrades_total',
+      help: 'Upgrade (WebSocket) requests, by application and outcome',
+      labelNames: ['application', 'outcome'],
+      registers,
+    });
+    this.openUpgrades = new Gauge({
+      name: 'gateway_upgrades_open',
+      help: 'Upgraded (WebSocket) connections currently open',
+      labelNames: ['application'],
+      registers,
+    });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+}
