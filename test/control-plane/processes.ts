@@ -133,6 +133,7 @@ export function startWatchdog(pidFile: string, dir: string): ManagedProcess {
     exited,
     async stop(): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      child.ref(); // unref'd so it never holds the runner open; awaiting its exit needs a ref
       process.kill(pid, 'SIGKILL');
       await exited;
     },
