@@ -1,11 +1,20 @@
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageError, isRetryable, MESSAGES } from '../errors.ts';
 import { closeFetchAgents, externalAgent } from './agents.ts';
-import { type ExternalFetchOptions, fetchExternalImage } from './external.ts';
+import {
+  type ExternalFetchOptions,
+  fetchExternalImage,
+  upstreamRequestHeaders,
+} from './external.ts';
 import {
   DnsLookupError,
+  errorCode,
   UnsupportedProtocolError,
   UpstreamConnectionError,
 } from './fetch-errors.ts';
@@ -435,5 +444,52 @@ describe('fetchExternalImage: failures without a response', () => {
     controller.abort(new Error('stop'));
     await expect(pending).resolves.toMatchObject({ message: 'stop' });
     await socketClosed(request.socket);
+  });
+});
+
+describe('fetchExternalImage: https', () => {
+  it.each([
+    ['http://a.test/x.png', 'a.test', 'gzip, deflate'],
+    ['https://a.test/x.png', 'a.test', 'br, gzip, deflate'],
+    ['https://a.test:8443/x.png', 'a.test:8443', 'br, gzip, deflate'],
+    ['http://[2606:4700::1]:8080/', '[2606:4700::1]:8080', 'gzip, deflate'],
+  ])('sends Next 16 headers for %s', (href, host, acceptEncoding) => {
+    expect(upstreamRequestHeaders(new URL(href))).toEqual({
+      host,
+      accept: '*/*',
+      'accept-language': '*',
+      'sec-fetch-mode': 'cors',
+      'user-agent': 'node',
+      'accept-encoding': acceptEncoding,
+    });
+  });
+
+  it('connects to the pinned address but handshakes and verifies with the real hostname', async () => {
+    const dir = new URL('./test-support/tls/', import.meta.url);
+    const key = readFileSync(new URL('public.test.key', dir));
+    const cert = readFileSync(new URL('public.test.crt', dir));
+    const names: string[] = [];
+    const server = tls.createServer({
+      key,
+      cert,
+      SNICallback: (name, callback) => {
+        names.push(name);
+        callback(null, tls.createSecureContext({ key, cert }));
+      },
+    });
+    server.on('tlsClientError', () => {});
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const error = await failure(fetchExternalImage(`https://public.test:${port}/img`, options()));
+      expect(names).toEqual(['public.test']);
+      // The self-signed certificate is refused: verification ran, against public.test.
+      expect(errorCode(error)).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+      expect(error).not.toBeInstanceOf(ImageError);
+      expect(isRetryable(error)).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 });

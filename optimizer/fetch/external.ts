@@ -37,8 +37,8 @@ export interface ExternalFetchOptions extends FetchLimits {
 
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
-/** Exactly the headers Next 16 sends upstream; nothing from the client. */
-function requestHeaders(url: URL): Record<string, string> {
+/** Exactly the headers Next 16 sends upstream (plus Host); nothing from the client. */
+export function upstreamRequestHeaders(url: URL): Record<string, string> {
   return {
     host: url.host,
     accept: '*/*',
@@ -65,7 +65,7 @@ async function requestOnce(
         origin,
         path: `${url.pathname}${url.search}`,
         method: 'GET',
-        headers: requestHeaders(url),
+        headers: upstreamRequestHeaders(url),
         signal: options.signal,
       });
     } catch (error: unknown) {
