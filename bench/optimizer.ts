@@ -25,6 +25,8 @@ export type OptimizerBenchOptions = {
   missCount: number;
   hitMaxMs: number;
   skipNext: boolean;
+  /** Add PNG → PNG jobs (no Accept on a PNG source): Next's palette PNG, very slow. */
+  pngOut: boolean;
   log: (line: string) => void;
 };
 
@@ -36,6 +38,7 @@ export const defaultOptimizerBenchOptions: OptimizerBenchOptions = {
   missCount: 120,
   hitMaxMs: 8000,
   skipNext: false,
+  pngOut: false,
   log: (line) => process.stderr.write(`[bench] ${line}\n`),
 };
 
@@ -88,7 +91,7 @@ export async function benchOptimizer(
   const loadBefore = load();
   o.log('generating/reusing source images');
   const images = await ensureSourceImages(join(o.workDir, 'images'));
-  const jobs = buildJobs(images, o.widths, o.quality);
+  const jobs = buildJobs(images, o.widths, o.quality, o.pngOut);
   const rows: Row[] = [];
 
   o.log('(a) raw sharp');

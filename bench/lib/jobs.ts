@@ -13,18 +13,24 @@ export type Job = {
   output: OutputFormat;
 };
 
-/** Every combination of source × width × {WebP by Accept, source type by no Accept}. */
+/**
+ * Every combination of source × width × {WebP by Accept, source type by no Accept}. PNG → PNG
+ * (Next's `png({quality})`, i.e. libimagequant palette) costs 1.5–5 s per photo, 10–30× a WebP
+ * job, and would swamp the mix; it is left out unless `pngOut` is set.
+ */
 export function buildJobs(
   images: readonly SourceImage[],
   widths: readonly number[],
   quality: number,
+  pngOut = false,
 ): Job[] {
   const jobs: Job[] = [];
   for (const image of images) {
     for (const width of widths) {
       jobs.push({ image, width, quality, accept: 'image/webp', output: 'webp' });
-      const own: OutputFormat = image.type === 'image/png' ? 'png' : 'jpeg';
-      jobs.push({ image, width, quality, accept: null, output: own });
+      if (image.type === 'image/jpeg')
+        jobs.push({ image, width, quality, accept: null, output: 'jpeg' });
+      else if (pngOut) jobs.push({ image, width, quality, accept: null, output: 'png' });
     }
   }
   return jobs;
@@ -49,6 +55,6 @@ export function describeJobs(jobs: readonly Job[]): string {
   const sources = new Set(jobs.map((j) => j.image.name));
   const widths = [...new Set(jobs.map((j) => j.width))].join(',');
   const qualities = [...new Set(jobs.map((j) => j.quality))].join(',');
-  const outputs = [...new Set(jobs.map((j) => j.output))].join('/');
+  const outputs = [...new Set(jobs.map((j) => `${j.image.type.slice(6)}→${j.output}`))].join(', ');
   return `${jobs.length} jobs: ${sources.size} sources × w{${widths}} × {${outputs}}, q${qualities}`;
 }

@@ -65,7 +65,9 @@ async function main(): Promise<void> {
       const i = next++;
       const t0 = performance.now();
       try {
-        bytes += (await run(i)).length;
+        // Not `bytes += await …`: that reads `bytes` before the await and loses concurrent adds.
+        const out = await run(i);
+        bytes += out.length;
       } catch {
         errors += 1;
       }
