@@ -43,10 +43,10 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Spawns redis-server and resolves once it logs that it accepts connections. */
-function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
+function spawnRedis(port: number, dir: string, extra: string[]): Promise<ChildProcess> {
   // No persistence: a restart must come back empty, like a lost Redis.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--dir', dir], {
+  const child = spawn('redis-server', [...args, '--dir', dir, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -77,15 +77,21 @@ function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
   });
 }
 
+export interface StartRedisOptions {
+  /** Extra redis-server arguments, e.g. ['--requirepass', 'secret']. */
+  args?: string[];
+}
+
 /** Starts a private redis-server on a free loopback port in a temporary directory. */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
+  const extra = options.args ?? [];
   const dir = await mkdtemp(join(tmpdir(), 'next-image-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
   for (let attempt = 0; child === undefined; attempt++) {
     port = await freePort();
     try {
-      child = await spawnRedis(port, dir);
+      child = await spawnRedis(port, dir, extra);
     } catch (error: unknown) {
       if (attempt >= 2) throw error;
     }
@@ -105,7 +111,7 @@ export async function startRedis(): Promise<RedisServer> {
     kill: () => halt('SIGKILL'),
     restart: async () => {
       await halt('SIGTERM');
-      current = await spawnRedis(port, dir);
+      current = await spawnRedis(port, dir, extra);
     },
     close: async () => {
       await halt('SIGTERM');
