@@ -88,11 +88,12 @@ function redirectTarget(response: Dispatcher.ResponseData, current: URL): URL | 
   }
 }
 
+/** Follows redirects from `hop.url`, which always names the host being talked to (for errors). */
 async function fetchFollowingRedirects(
-  href: string,
+  hop: { url: URL },
   options: ExternalFetchOptions,
 ): Promise<UpstreamImage> {
-  let url = new URL(href);
+  let url = hop.url;
   for (let redirectsLeft = options.maximumRedirects; ; redirectsLeft -= 1) {
     const response = await requestOnce(url, options);
     const next = redirectTarget(response, url);
@@ -113,6 +114,7 @@ async function fetchFollowingRedirects(
       throw new UnsupportedProtocolError(next);
     }
     url = next;
+    hop.url = next;
   }
 }
 
@@ -125,12 +127,13 @@ export async function fetchExternalImage(
   href: string,
   options: ExternalFetchOptions,
 ): Promise<UpstreamImage> {
+  const hop = { url: new URL(href) };
   try {
-    return await fetchFollowingRedirects(href, options);
+    return await fetchFollowingRedirects(hop, options);
   } catch (error: unknown) {
     const aborted = abortOutcome(options.signal);
     if (aborted !== undefined) throw aborted;
-    if (isConnectionError(error)) throw new UpstreamConnectionError(new URL(href).host, error);
+    if (isConnectionError(error)) throw new UpstreamConnectionError(hop.url.host, error);
     throw error;
   }
 }
