@@ -10,6 +10,14 @@ const commands: Record<string, Command> = {
     summary: 'serve /_next/image (--config <file.json> [--host] [--port])',
     run: async (argv) => (await import('./optimizer.ts')).runOptimizer(argv),
   },
+  gateway: {
+    summary: 'proxy to optimizer and frontend (--config <file.json> [--host] [--port])',
+    run: async (argv) => (await import('./gateway.ts')).runGateway(argv),
+  },
+  dev: {
+    summary: 'gateway + optimizer + samples ([--port 3042] [--fallback <url>] [--public <dir>])',
+    run: async (argv) => (await import('./dev.ts')).runDev(argv),
+  },
   crd: {
     summary: 'print the ImageOptimizer CRD ([-o file])',
     run: async (argv) => (await import('./crd.ts')).runCrd(argv),

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from '../lib/logger.ts';
+import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
 export interface AdminAppOptions {
@@ -16,7 +16,7 @@ export interface AdminAppOptions {
 export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    ...quietRequestLogging(),
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Readiness is the gateway's own: upstream health is theirs to report, and tying them

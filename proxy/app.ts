@@ -2,7 +2,8 @@ import replyFrom, { type FastifyReplyFromOptions } from '@fastify/reply-from';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
 import type { GatewayConfig } from '../api/gateway-config.ts';
-import type { Logger } from '../lib/logger.ts';
+import { type Logger, quietRequestLogging } from '../lib/logger.ts';
+import { releaseKeepAliveOnClose } from '../lib/server.ts';
 import { upstreamFailure } from './errors.ts';
 import { stripHopByHop, withForwarded } from './headers.ts';
 import { type GatewayMetrics, NO_APPLICATION } from './metrics.ts';
@@ -26,7 +27,7 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
   const { config, table, upstreams, metrics } = options;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    ...quietRequestLogging(),
     return503OnClosing: true,
   });
   const u = config.upstream;
@@ -40,6 +41,7 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
     bodyTimeout: u.bodyTimeout,
   });
   const applicationOf = new WeakMap<object, string>();
+  releaseKeepAliveOnClose(app);
 
   // Bodies are never parsed here: whatever arrives is streamed to the upstream as it comes.
   app.removeAllContentTypeParsers();
