@@ -42,6 +42,8 @@ export const defaultOptimizerBenchOptions: OptimizerBenchOptions = {
   log: (line) => process.stderr.write(`[bench] ${line}\n`),
 };
 
+const ROW_ORDER = ['a', 'b', 'c', 'd', 'e-miss', 'e-hit'];
+
 const RATIOS: Ratio[] = [
   { name: 'b/a: optimizer misses vs raw sharp', numerator: 'b', denominator: 'a', target: 0.9 },
   { name: 'c/d: optimizer hits vs bare fastify', numerator: 'c', denominator: 'd', target: 0.7 },
@@ -116,7 +118,7 @@ export async function benchOptimizer(
     o.log('(e) Next.js 16 next start');
     rows.push(...(await nextColumns(jobs, s)));
   }
-  rows.sort((x, y) => x.id.localeCompare(y.id));
+  rows.sort((x, y) => ROW_ORDER.indexOf(x.id) - ROW_ORDER.indexOf(y.id));
 
   const sources = images
     .map((i) => `${i.name} ${i.width}×${i.height} ${(i.bytes / 1e6).toFixed(1)} MB`)

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { type Job, jobHeaders, jobPath } from './jobs.ts';
 import { runLoad } from './load.ts';
+import { describeStages, scrape } from './metrics.ts';
 import { NEXT_APP_DIR, prepareNextApp, startNext } from './next-app.ts';
 import { type Child, freePort, RssSampler, runToEnd, start, stop, waitReady } from './proc.ts';
 import type { Row } from './report.ts';
@@ -29,6 +30,12 @@ export type BenchSettings = {
   /** Makes cache-busting queries unique to this run. */
   runId: string;
   log: (line: string) => void;
+};
+
+// The optimizer's histograms that split a miss into its stages (Next.js has no /metrics).
+const STAGES = {
+  fetch: 'next_image_fetch_duration_seconds',
+  transform: 'next_image_transform_duration_seconds',
 };
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
@@ -130,6 +137,7 @@ async function missesThenHits(
 ): Promise<[Row['stats'], Row['stats']]> {
   await warmMisses(origin, jobs, tag);
   s.log(`${tag}: misses`);
+  const before = await scrape(origin);
   const misses = await runLoad({
     origin,
     request: (i) => ({
@@ -140,6 +148,8 @@ async function missesThenHits(
     count: s.missCount,
     maxMs: s.missMaxMs,
   });
+  const stages = describeStages(before, await scrape(origin), STAGES);
+  if (stages !== '') misses.notes.push(stages);
   // Prime every unbusted key once, then hammer them.
   for (const job of jobs) {
     const res = await request(`${origin}${jobPath(job)}`, { headers: jobHeaders(job) });

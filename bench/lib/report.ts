@@ -21,13 +21,14 @@ const fmt = (value: number | undefined, digits = 1): string =>
 
 function rowLine(row: Row): string {
   if (row.stats === undefined) {
-    return `| ${row.id} | ${row.label} | – | – | – | – | – | – | – | not run: ${firstLine(row.error ?? 'unknown')} |`;
+    return `| ${row.id} | ${row.label} | – | – | – | – | – | – | – | – | not run: ${firstLine(row.error ?? 'unknown')} |`;
   }
   const s = row.stats;
   const cells = [
     row.id,
     row.label,
     fmt(s.rps),
+    fmt(s.meanMs),
     fmt(s.p50Ms),
     fmt(s.p99Ms),
     fmt(s.meanBytes / 1024),
@@ -61,8 +62,8 @@ export function renderMarkdown(input: {
 }): string {
   const lines = [`## ${input.title}`, '', ...input.context.map((c) => `- ${c}`), ''];
   lines.push(
-    '| # | column | req/s | p50 ms | p99 ms | mean body KB | peak RSS MB | requests / concurrency | errors | notes |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| # | column | req/s | mean ms | p50 ms | p99 ms | mean body KB | peak RSS MB | requests / concurrency | errors | notes |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...input.rows.map(rowLine),
     '',
     '| ratio (req/s) | value | target | |',
@@ -81,7 +82,9 @@ export function renderMarkdown(input: {
             : 'MISSED';
     lines.push(`| ${ratio.name} | ${fmt(value, 2)} | ${target} | ${verdict} |`);
   }
-  const failures = input.rows.filter((r) => r.error !== undefined);
+  const failures = input.rows.filter(
+    (r) => r.error !== undefined && !r.error.startsWith('skipped'),
+  );
   if (failures.length > 0) {
     lines.push('', '### Columns that did not run', '');
     for (const row of failures)

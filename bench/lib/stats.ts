@@ -7,6 +7,7 @@ export type RunStats = {
   durationMs: number;
   /** Successful operations per second over the whole run. */
   rps: number;
+  meanMs: number;
   p50Ms: number;
   p99Ms: number;
   /** Mean size of a successful response body (or encoded output). */
@@ -37,6 +38,7 @@ export function summarize(input: {
     errors: input.errors,
     durationMs: input.durationMs,
     rps: input.durationMs > 0 ? (ok * 1000) / input.durationMs : 0,
+    meanMs: sorted.length > 0 ? sorted.reduce((sum, v) => sum + v, 0) / sorted.length : Number.NaN,
     p50Ms: quantile(sorted, 0.5),
     p99Ms: quantile(sorted, 0.99),
     meanBytes: ok > 0 ? input.bytes / ok : 0,
