@@ -54,7 +54,13 @@ describe('purgeRoute', () => {
 
   it('takes the url from a JSON body and normalizes absolute urls as Next.js does', async () => {
     const purged: string[] = [];
-    const base = await serve({ purge: async (href) => (purged.push(href), 0) }, TOKEN);
+    const recorder = {
+      purge: async (href: string): Promise<number> => {
+        purged.push(href);
+        return 0;
+      },
+    };
+    const base = await serve(recorder, TOKEN);
     const response = await fetch(`${base}${PURGE_PATH}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -98,7 +104,7 @@ describe('purgeRoute', () => {
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       expect(response.status).toBe(400);
-      expect((await response.json()).message).toMatch(/source url/);
+      expect(((await response.json()) as { message: string }).message).toMatch(/source url/);
     },
   );
 

@@ -91,13 +91,10 @@ export const purgeRoute: FastifyPluginAsync<PurgeRouteOptions> = async (app, opt
     const given = bearer(request);
     if (given === undefined || !sameToken(given, token)) {
       count('unauthorized');
-      return reply
-        .code(401)
-        .header('WWW-Authenticate', 'Bearer realm="next-image purge"')
-        .send({
-          error: 'Unauthorized',
-          message: 'send Authorization: Bearer <optimizer.purgeToken>',
-        });
+      return reply.code(401).header('WWW-Authenticate', 'Bearer realm="next-image purge"').send({
+        error: 'Unauthorized',
+        message: 'send Authorization: Bearer <optimizer.purgeToken>',
+      });
     }
     const url = sourceUrl(request);
     const href = url === undefined ? undefined : purgeHref(url);
