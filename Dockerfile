@@ -19,8 +19,9 @@ FROM --platform=$BUILDPLATFORM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Dev dependencies are needed for tsc; scripts are skipped (the `node` devDependency
-# would download a second Node).
-RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
+# would download a second Node). `npm install` rather than `npm ci`: this stage only
+# compiles, and it tolerates a lock without other platforms' optional dev binaries.
+RUN --mount=type=cache,target=/root/.npm npm install --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build && npm pack --pack-destination /out && \
     mkdir /out/package && tar -xzf /out/*.tgz -C /out --no-same-owner && \
@@ -40,6 +41,7 @@ RUN --mount=type=cache,target=/root/.npm \
       amd64) CPU=x64 ;; arm64) CPU=arm64 ;; \
       *) echo "unsupported TARGETARCH '$TARGETARCH' (linux/amd64 and linux/arm64 are)" >&2; exit 1 ;; \
     esac && \
+    npm pkg delete devDependencies && \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund --os=linux --cpu="$CPU" --libc=glibc && \
     test -d "node_modules/@img/sharp-linux-$CPU" && test -d "node_modules/@img/sharp-libvips-linux-$CPU" && \
     rm -f package-lock.json && rm -rf /root/.npm/_logs
