@@ -6,9 +6,19 @@ import { type Job, jobHeaders, jobPath } from './jobs.ts';
 import { runLoad } from './load.ts';
 import { describeStages, scrape } from './metrics.ts';
 import { NEXT_APP_DIR, prepareNextApp, startNext } from './next-app.ts';
-import { type Child, freePort, RssSampler, runToEnd, start, stop, waitReady } from './proc.ts';
+import {
+  type Child,
+  cpuMs,
+  freePort,
+  RssSampler,
+  runToEnd,
+  start,
+  stop,
+  waitReady,
+} from './proc.ts';
 import type { Row } from './report.ts';
 import type { SharpChildInput, SharpChildOutput } from './sharp-child.ts';
+import type { RunStats } from './stats.ts';
 
 /** Load shape shared by every column, so they stay comparable. */
 export type BenchSettings = {
@@ -95,16 +105,18 @@ export async function bareColumn(size: number, s: BenchSettings): Promise<Row> {
   const rss = new RssSampler(child.proc.pid!);
   try {
     await waitReady(child, `http://127.0.0.1:${port}/healthz`, 20_000);
-    const stats = await runLoad({
-      origin: `http://127.0.0.1:${port}`,
-      request: () => ({
-        path: '/_next/image?url=%2Fphoto-1.jpg&w=640&q=75',
-        headers: { accept: 'image/webp' },
+    const stats = await withCpu(child.proc.pid!, () =>
+      runLoad({
+        origin: `http://127.0.0.1:${port}`,
+        request: () => ({
+          path: '/_next/image?url=%2Fphoto-1.jpg&w=640&q=75',
+          headers: { accept: 'image/webp' },
+        }),
+        concurrency: s.hitConcurrency,
+        count: s.hitCount,
+        maxMs: s.hitMaxMs,
       }),
-      concurrency: s.hitConcurrency,
-      count: s.hitCount,
-      maxMs: s.hitMaxMs,
-    });
+    );
     return { id: 'd', label, stats, peakRssMb: rss.peakMb(), concurrency: s.hitConcurrency };
   } catch (error: unknown) {
     return { id: 'd', label, error: errorText(error) };
@@ -112,6 +124,14 @@ export async function bareColumn(size: number, s: BenchSettings): Promise<Row> {
     rss.stop();
     await stop(child);
   }
+}
+
+/** Runs `load` and records the CPU the server process tree spent per request meanwhile. */
+async function withCpu(pid: number, load: () => Promise<RunStats>): Promise<RunStats> {
+  const before = cpuMs(pid);
+  const stats = await load();
+  if (stats.count > 0) stats.cpuMsPerOp = (cpuMs(pid) - before) / stats.count;
+  return stats;
 }
 
 /** Untimed pass over every job with distinct keys (JIT, connection pools, libvips warm-up). */
@@ -134,20 +154,23 @@ async function missesThenHits(
   jobs: Job[],
   s: BenchSettings,
   tag: string,
+  pid: number,
 ): Promise<[Row['stats'], Row['stats']]> {
   await warmMisses(origin, jobs, tag);
   s.log(`${tag}: misses`);
   const before = await scrape(origin);
-  const misses = await runLoad({
-    origin,
-    request: (i) => ({
-      path: jobPath(jobs[i % jobs.length]!, `${tag}-${i}`),
-      headers: jobHeaders(jobs[i % jobs.length]!),
+  const misses = await withCpu(pid, () =>
+    runLoad({
+      origin,
+      request: (i) => ({
+        path: jobPath(jobs[i % jobs.length]!, `${tag}-${i}`),
+        headers: jobHeaders(jobs[i % jobs.length]!),
+      }),
+      concurrency: s.missConcurrency,
+      count: s.missCount,
+      maxMs: s.missMaxMs,
     }),
-    concurrency: s.missConcurrency,
-    count: s.missCount,
-    maxMs: s.missMaxMs,
-  });
+  );
   const stages = describeStages(before, await scrape(origin), STAGES);
   if (stages !== '') misses.notes.push(stages);
   // Prime every unbusted key once, then hammer them.
@@ -156,16 +179,18 @@ async function missesThenHits(
     await res.body.dump();
   }
   s.log(`${tag}: hits`);
-  const hits = await runLoad({
-    origin,
-    request: (i) => ({
-      path: jobPath(jobs[i % jobs.length]!),
-      headers: jobHeaders(jobs[i % jobs.length]!),
+  const hits = await withCpu(pid, () =>
+    runLoad({
+      origin,
+      request: (i) => ({
+        path: jobPath(jobs[i % jobs.length]!),
+        headers: jobHeaders(jobs[i % jobs.length]!),
+      }),
+      concurrency: s.hitConcurrency,
+      count: s.hitCount,
+      maxMs: s.hitMaxMs,
     }),
-    concurrency: s.hitConcurrency,
-    count: s.hitCount,
-    maxMs: s.hitMaxMs,
-  });
+  );
   return [misses, hits];
 }
 
@@ -197,12 +222,12 @@ function pairRows(
 async function serve(
   child: Child,
   readyUrl: string,
-  run: (rss: RssSampler) => Promise<Row[]>,
+  run: (rss: RssSampler, pid: number) => Promise<Row[]>,
 ): Promise<Row[]> {
   const rss = new RssSampler(child.proc.pid!);
   try {
     await waitReady(child, readyUrl, 120_000);
-    return await run(rss);
+    return await run(rss, child.proc.pid!);
   } finally {
     rss.stop();
     await stop(child, 10_000);
@@ -238,8 +263,8 @@ export async function optimizerColumns(
         cwd: REPO_ROOT,
       },
     );
-    return await serve(child, `${origin}/healthz`, async (rss) => {
-      const stats = await missesThenHits(origin, jobs, s, `opt-${s.runId}`);
+    return await serve(child, `${origin}/healthz`, async (rss, pid) => {
+      const stats = await missesThenHits(origin, jobs, s, `opt-${s.runId}`, pid);
       return pairRows(['b', 'c'], labels, s, stats, rss.peakMb());
     });
   } catch (error: unknown) {
@@ -261,8 +286,8 @@ export async function nextColumns(jobs: Job[], s: BenchSettings): Promise<Row[]>
     await rm(join(NEXT_APP_DIR, '.next', 'cache', 'images'), { recursive: true, force: true });
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    return await serve(startNext(port), `${origin}/`, async (rss) => {
-      const stats = await missesThenHits(origin, jobs, s, `next-${s.runId}`);
+    return await serve(startNext(port), `${origin}/`, async (rss, pid) => {
+      const stats = await missesThenHits(origin, jobs, s, `next-${s.runId}`, pid);
       return pairRows(['e-miss', 'e-hit'], labels, s, stats, rss.peakMb());
     });
   } catch (error: unknown) {

@@ -125,6 +125,22 @@ function descendants(pid: number): number[] {
   return all;
 }
 
+// utime + stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (CLK_TCK is 100 on Linux).
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time (user + system, ms) used so far by a process and its live descendants. */
+export function cpuMs(pid: number): number {
+  return descendants(pid).reduce((sum, p) => sum + cpuTicks(p), 0) * 10;
+}
+
 /** Samples the RSS of a process tree every `everyMs`; `peakMb()` is the peak of the sum. */
 export class RssSampler {
   #pid: number;

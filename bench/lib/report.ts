@@ -21,7 +21,7 @@ const fmt = (value: number | undefined, digits = 1): string =>
 
 function rowLine(row: Row): string {
   if (row.stats === undefined) {
-    return `| ${row.id} | ${row.label} | – | – | – | – | – | – | – | – | not run: ${firstLine(row.error ?? 'unknown')} |`;
+    return `| ${row.id} | ${row.label} | – | – | – | – | – | – | – | – | – | not run: ${firstLine(row.error ?? 'unknown')} |`;
   }
   const s = row.stats;
   const cells = [
@@ -32,6 +32,7 @@ function rowLine(row: Row): string {
     fmt(s.p50Ms),
     fmt(s.p99Ms),
     fmt(s.meanBytes / 1024),
+    fmt(s.cpuMsPerOp, 2),
     fmt(row.peakRssMb, 0),
     `${s.count} / ${row.concurrency ?? '–'}`,
     String(s.errors),
@@ -53,6 +54,16 @@ export function ratioValue(rows: readonly Row[], ratio: Ratio): number | undefin
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;
 }
 
+/**
+ * The same ratio in CPU efficiency: the denominator's CPU per request over the numerator's,
+ * i.e. the req/s ratio on an otherwise idle machine where CPU is the bottleneck.
+ */
+export function cpuRatioValue(rows: readonly Row[], ratio: Ratio): number | undefined {
+  const a = rows.find((r) => r.id === ratio.numerator)?.stats?.cpuMsPerOp;
+  const b = rows.find((r) => r.id === ratio.denominator)?.stats?.cpuMsPerOp;
+  return a === undefined || b === undefined || a === 0 ? undefined : b / a;
+}
+
 /** The Markdown results: the table, the ratios, and the context lines. */
 export function renderMarkdown(input: {
   title: string;
@@ -62,12 +73,12 @@ export function renderMarkdown(input: {
 }): string {
   const lines = [`## ${input.title}`, '', ...input.context.map((c) => `- ${c}`), ''];
   lines.push(
-    '| # | column | req/s | mean ms | p50 ms | p99 ms | mean body KB | peak RSS MB | requests / concurrency | errors | notes |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| # | column | req/s | mean ms | p50 ms | p99 ms | mean body KB | CPU ms/req | peak RSS MB | requests / concurrency | errors | notes |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...input.rows.map(rowLine),
     '',
-    '| ratio (req/s) | value | target | |',
-    '|---|---:|---:|---|',
+    '| ratio | req/s | CPU per request (inverse) | target | req/s verdict |',
+    '|---|---:|---:|---:|---|',
   );
   for (const ratio of input.ratios) {
     const value = ratioValue(input.rows, ratio);
@@ -80,7 +91,8 @@ export function renderMarkdown(input: {
           : value >= ratio.target
             ? 'met'
             : 'MISSED';
-    lines.push(`| ${ratio.name} | ${fmt(value, 2)} | ${target} | ${verdict} |`);
+    const cpu = fmt(cpuRatioValue(input.rows, ratio), 2);
+    lines.push(`| ${ratio.name} | ${fmt(value, 2)} | ${cpu} | ${target} | ${verdict} |`);
   }
   const failures = input.rows.filter(
     (r) => r.error !== undefined && !r.error.startsWith('skipped'),

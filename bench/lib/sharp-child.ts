@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   let errors = 0;
   let bytes = 0;
   let next = 0;
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const deadline = start + input.maxMs;
   const worker = async (): Promise<void> => {
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
     durationMs: performance.now() - start,
     bytes,
   });
+  const cpu = process.cpuUsage(cpuBefore);
+  if (stats.count > 0) stats.cpuMsPerOp = (cpu.user + cpu.system) / 1000 / stats.count;
   stats.notes.push(
     `sharp.concurrency ${sharp.concurrency()}, ${input.concurrency} in flight, ${availableParallelism()} CPUs`,
   );

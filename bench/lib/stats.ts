@@ -12,6 +12,8 @@ export type RunStats = {
   p99Ms: number;
   /** Mean size of a successful response body (or encoded output). */
   meanBytes: number;
+  /** CPU time the serving process tree spent per operation (set by the caller that can see it). */
+  cpuMsPerOp?: number;
   /** Free-form notes worth reporting (unexpected statuses, cache header counts…). */
   notes: string[];
 };
