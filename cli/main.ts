@@ -26,6 +26,10 @@ const commands: Record<string, Command> = {
     summary: 'print what an ImageOptimizer becomes (-f cr.yaml [-n ns])',
     run: async (argv) => (await import('./render.ts')).runRender(argv),
   },
+  operator: {
+    summary: 'reconcile ImageOptimizer resources (--namespaces, --image, --leader-elect, …)',
+    run: async (argv) => (await import('./operator.ts')).runOperator(argv),
+  },
 };
 
 function usage(): string {

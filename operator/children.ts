@@ -1,0 +1,76 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Caches } from './kube/caches.ts';
+import type { KubeClient } from './kube/client.ts';
+import { CHILD_KINDS, kindOf, resourcePath } from './kube/kinds.ts';
+
+/** The one field manager of the operator: it owns exactly the fields render produces. */
+export const FIELD_MANAGER = 'next-image-operator';
+
+export const objectKey = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.name}`;
+
+/** The result of applying the desired objects. */
+export interface Applied {
+  /** The API server's answer per `Kind/name`: the freshest view of each child. */
+  objects: Map<string, KubernetesObject>;
+  /** Children that did not exist before (per the cache). */
+  created: string[];
+  /** The first failure, if any. */
+  error?: Error;
+}
+
+/**
+ * Server-side applies every desired object with force (a hand edit of a field we own is taken
+ * back). Applies run in parallel: objects only refer to each other by name.
+ */
+export async function applyChildren(
+  client: KubeClient,
+  caches: Caches,
+  desired: readonly KubernetesObject[],
+): Promise<Applied> {
+  const applied: Applied = { objects: new Map(), created: [] };
+  const results = await Promise.allSettled(
+    desired.map(async (object) => {
+      const ns = object.metadata?.namespace ?? 'default';
+      const existed =
+        caches.get(kindOf(object.apiVersion, object.kind), ns, object.metadata?.name ?? '') !==
+        undefined;
+      const answer = await client.apply(object, FIELD_MANAGER);
+      applied.objects.set(objectKey(object), answer);
+      if (!existed) applied.created.push(objectKey(object));
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined)
+    applied.error =
+      failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+  return applied;
+}
+
+/** Deletes children of `ownerUid` that the desired state no longer has; returns their `Kind/name`s. */
+export async function pruneChildren(
+  client: KubeClient,
+  caches: Caches,
+  namespace: string,
+  ownerUid: string,
+  desired: readonly KubernetesObject[],
+): Promise<string[]> {
+  const keep = new Set(desired.map(objectKey));
+  const stale: Array<{ key: string; path: string; uid: string | undefined }> = [];
+  for (const kind of CHILD_KINDS) {
+    for (const object of caches.list(kind, namespace)) {
+      const owned = object.metadata?.ownerReferences?.some(
+        (r) => r.controller === true && r.uid === ownerUid,
+      );
+      const key = `${kind.kind}/${object.metadata?.name}`;
+      if (owned && !keep.has(key)) {
+        stale.push({
+          key,
+          path: resourcePath(kind, namespace, object.metadata?.name),
+          uid: object.metadata?.uid,
+        });
+      }
+    }
+  }
+  await Promise.all(stale.map((s) => client.delete(s.path, s.uid)));
+  return stale.map((s) => s.key);
+}

@@ -1,0 +1,63 @@
+import { GROUP, PLURAL, VERSION } from '../../api/image-optimizer.ts';
+
+/** A resource the operator reads or writes, with what its REST path needs. */
+export interface ResourceKind {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+}
+
+export const IMAGE_OPTIMIZER: ResourceKind = {
+  apiVersion: `${GROUP}/${VERSION}`,
+  kind: 'ImageOptimizer',
+  plural: PLURAL,
+};
+export const LEASE: ResourceKind = {
+  apiVersion: 'coordination.k8s.io/v1',
+  kind: 'Lease',
+  plural: 'leases',
+};
+export const EVENT: ResourceKind = { apiVersion: 'v1', kind: 'Event', plural: 'events' };
+
+/** Every kind render can produce; the operator watches and prunes exactly these. */
+export const CHILD_KINDS: readonly ResourceKind[] = [
+  { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' },
+  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
+  { apiVersion: 'v1', kind: 'Service', plural: 'services' },
+  { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
+  {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    plural: 'horizontalpodautoscalers',
+  },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
+];
+
+/** The kind entry for an object's apiVersion/kind; throws for kinds the operator does not know. */
+export function kindOf(apiVersion: string | undefined, kind: string | undefined): ResourceKind {
+  const found = [...CHILD_KINDS, IMAGE_OPTIMIZER, LEASE, EVENT].find(
+    (k) => k.apiVersion === apiVersion && k.kind === kind,
+  );
+  if (found === undefined) throw new TypeError(`unknown kind ${apiVersion}/${kind}`);
+  return found;
+}
+
+/** The REST path of a collection (namespace undefined = all namespaces) or of one object. */
+export function resourcePath(
+  kind: ResourceKind,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
+  const base = kind.apiVersion.includes('/')
+    ? `/apis/${kind.apiVersion}`
+    : `/api/${kind.apiVersion}`;
+  let path =
+    namespace === undefined
+      ? `${base}/${kind.plural}`
+      : `${base}/namespaces/${encodeURIComponent(namespace)}/${kind.plural}`;
+  if (name !== undefined) path += `/${encodeURIComponent(name)}`;
+  if (subresource !== undefined) path += `/${subresource}`;
+  return path;
+}
