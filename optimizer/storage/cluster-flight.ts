@@ -61,7 +61,8 @@ export async function clusterFlight(
         return found.entry;
       }
     }
-  } catch {
+  } catch (error: unknown) {
+    ctx.connection.noteFailure(error);
     return produce();
   }
   // Listen before the first look at the lease, so an end that comes in between is not missed.
@@ -76,7 +77,8 @@ export async function clusterFlight(
       try {
         lease = await tryLease(ctx.connection.client, ctx.keys.lease(key), ctx.leaseMs);
         if (lease === undefined) holder = await ctx.connection.client.get(ctx.keys.lease(key));
-      } catch {
+      } catch (error: unknown) {
+        ctx.connection.noteFailure(error);
         return await produce();
       }
       if (lease !== undefined) {
@@ -187,7 +189,8 @@ async function waitForHolder(
         const current = await client.get(ctx.keys.lease(key));
         if (current !== holder) return { kind: 'again', holderGone: current === null };
       }
-    } catch {
+    } catch (error: unknown) {
+      ctx.connection.noteFailure(error);
       return { kind: 'local' };
     }
     if (failure !== undefined)

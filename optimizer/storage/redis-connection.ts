@@ -8,6 +8,9 @@ import {
 } from './redis-options.ts';
 import type { StorageState } from './types.ts';
 
+/** How often a ready connection is checked with PING. */
+const HEALTH_INTERVAL_MS = 1_000;
+
 export interface RedisConnectionOptions {
   url: string;
   db?: number;
@@ -28,6 +31,8 @@ export class RedisConnection {
   readonly #where: string;
   #state: StorageState | 'starting' = 'starting';
   #closed = false;
+  #restarting = false;
+  readonly #health: NodeJS.Timeout;
 
   constructor(options: RedisConnectionOptions) {
     const base = redisConnectionOptions(options.url, options.db);
@@ -35,7 +40,10 @@ export class RedisConnection {
     this.#where = redactedUrl(options.url);
     this.client = new Redis(commandClientOptions(base));
     this.#subscriber = new Redis(subscriberClientOptions(base));
-    this.client.on('ready', () => this.#set('ok'));
+    this.client.on('ready', () => {
+      this.#restarting = false;
+      this.#set('ok');
+    });
     this.client.on('close', () => this.#set('degraded'));
     this.client.on('error', (error: Error) => this.#set('degraded', error));
     // The subscriber's own errors surface as the command connection's state; drop them here.
@@ -45,6 +53,25 @@ export class RedisConnection {
       handlers.get(channel)?.(message),
     );
     this.#subscriber.subscribe(...handlers.keys()).catch(() => undefined);
+    // A Redis that hangs (rather than closing the socket) leaves ioredis "ready": a failing
+    // PING notices it, so requests stop paying the command timeout each.
+    this.#health = setInterval(() => {
+      if (this.client.status === 'ready')
+        this.client.ping().catch((error: unknown) => this.noteFailure(error));
+    }, HEALTH_INTERVAL_MS);
+    this.#health.unref();
+  }
+
+  /**
+   * Tells the connection that a command failed. A timeout means Redis hangs: drop the socket
+   * so the store turns degraded at once and ioredis reconnects with back-off.
+   */
+  noteFailure(error: unknown): void {
+    if (this.#closed || this.#restarting) return;
+    if (!(error instanceof Error) || !/timed out/i.test(error.message)) return;
+    this.#restarting = true;
+    this.#set('degraded', error);
+    this.client.disconnect(true);
   }
 
   /** True when commands can be sent now. */
@@ -60,12 +87,14 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#health);
     await Promise.all([quit(this.client), quit(this.#subscriber)]);
   }
 
   /** Drops both connections at once, as a crash would (tests simulate a dead replica with it). */
   destroy(): void {
     this.#closed = true;
+    clearInterval(this.#health);
     this.client.disconnect();
     this.#subscriber.disconnect();
   }

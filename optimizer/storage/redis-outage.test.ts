@@ -105,6 +105,27 @@ describe('RedisStore when Redis goes away', () => {
     }
   });
 
+  it('turns degraded and keeps serving when Redis hangs, and recovers when it answers again', async () => {
+    const store = new RedisStore({ url: redis.url, prefix: 'hang:', memoryCacheBytes: 0, logger });
+    try {
+      await until(() => store.state() === 'ok');
+      const produced = { count: 0 };
+      await serve(store, 'before', produced);
+      redis.pause();
+      // Each call either waits out one command timeout or skips Redis: none fails.
+      for (let i = 0; i < 5; i++) await serve(store, `during${i}`, produced);
+      expect(store.state()).toBe('degraded');
+      redis.resume();
+      await until(() => store.state() === 'ok');
+      const entry = testEntry(100);
+      await store.set('after', entry, '/after.png');
+      expect((await store.get('after'))?.buffer.equals(entry.buffer)).toBe(true);
+    } finally {
+      redis.resume();
+      await store.close();
+    }
+  });
+
   it('starts degraded and serves while Redis is not there yet', async () => {
     await redis.stop();
     const store = new RedisStore({

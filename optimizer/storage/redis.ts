@@ -107,6 +107,7 @@ export class RedisStore implements ImageStore {
       await this.#memory.set(key, found.entry, found.href);
       return found.entry;
     } catch (error: unknown) {
+      this.#connection.noteFailure(error);
       this.#logger.debug({ err: error, key }, 'redis read failed; using the in-process tier');
       return local;
     }
@@ -120,6 +121,7 @@ export class RedisStore implements ImageStore {
       await writeEntry(this.#connection.client, this.#keys, key, entry, href, this.#staleTtlMs);
       this.#saved.add(entry);
     } catch (error: unknown) {
+      this.#connection.noteFailure(error);
       this.#logger.debug({ err: error, key }, 'redis write failed; kept in the in-process tier');
     }
   }

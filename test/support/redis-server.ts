@@ -13,6 +13,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Kills the server (SIGKILL) and waits for it to exit. */
   kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open but nothing answers. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
   /** Starts a fresh (empty) server on the same port. */
   restart(): Promise<void>;
   /** Stops the server and removes its directory. */
@@ -101,6 +105,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     const running = current;
     current = undefined;
     if (running === undefined) return;
+    // A paused server must run again to act on SIGTERM.
+    running.kill('SIGCONT');
     running.kill(signal);
     await exited(running);
   };
@@ -109,6 +115,12 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     port,
     stop: () => halt('SIGTERM'),
     kill: () => halt('SIGKILL'),
+    pause: () => {
+      current?.kill('SIGSTOP');
+    },
+    resume: () => {
+      current?.kill('SIGCONT');
+    },
     restart: async () => {
       await halt('SIGTERM');
       current = await spawnRedis(port, dir, extra);
