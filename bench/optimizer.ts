@@ -3,17 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import {
-  type BenchSettings,
-  bareColumn,
-  nextColumns,
-  optimizerColumns,
-  rawSharpColumn,
-} from './lib/columns.ts';
+import { bareColumn, nextColumns, rawSharpColumn } from './lib/columns.ts';
 import { ensureSourceImages } from './lib/images.ts';
 import { buildJobs, describeJobs } from './lib/jobs.ts';
 import { NEXT_APP_DIR } from './lib/next-app.ts';
+import { optimizerColumns } from './lib/optimizer-column.ts';
 import { type Ratio, type Row, renderMarkdown } from './lib/report.ts';
+import type { BenchSettings } from './lib/serve-load.ts';
 import { startStaticServer } from './lib/static-server.ts';
 import { median } from './lib/stats.ts';
 
@@ -25,6 +21,8 @@ export type OptimizerBenchOptions = {
   missCount: number;
   hitMaxMs: number;
   skipNext: boolean;
+  /** Profile the optimizer's main thread (--cpu-prof) and append the top frames per phase. */
+  profile: boolean;
   /** Add PNG → PNG jobs (no Accept on a PNG source): Next's palette PNG, very slow. */
   pngOut: boolean;
   log: (line: string) => void;
@@ -38,6 +36,7 @@ export const defaultOptimizerBenchOptions: OptimizerBenchOptions = {
   missCount: 120,
   hitMaxMs: 8000,
   skipNext: false,
+  profile: false,
   pngOut: false,
   log: (line) => process.stderr.write(`[bench] ${line}\n`),
 };
@@ -69,6 +68,7 @@ function settingsFrom(o: OptimizerBenchOptions): BenchSettings {
     sharpThreads: Math.max(1, Math.floor(cores / 2)),
     images,
     runId: Date.now().toString(36),
+    profile: o.profile,
     log: o.log,
   };
 }
@@ -105,8 +105,11 @@ export async function benchOptimizer(
 
   o.log('(b)/(c) optimizer');
   const upstream = await startStaticServer(images);
+  let profile: string | undefined;
   try {
-    rows.push(...(await optimizerColumns(jobs, upstream.origin, s)));
+    const result = await optimizerColumns(jobs, upstream.origin, s);
+    rows.push(...result.rows);
+    profile = result.profile;
   } finally {
     await upstream.close();
   }
@@ -123,7 +126,7 @@ export async function benchOptimizer(
   const sources = images
     .map((i) => `${i.name} ${i.width}×${i.height} ${(i.bytes / 1e6).toFixed(1)} MB`)
     .join(', ');
-  return renderMarkdown({
+  const report = renderMarkdown({
     title: 'Optimizer benchmark (issue 2 §5)',
     context: [
       `${new Date().toISOString()}; ${machine()}; load average before ${loadBefore}, after ${load()}`,
@@ -137,4 +140,6 @@ export async function benchOptimizer(
     rows,
     ratios: RATIOS,
   });
+  if (profile === undefined) return report;
+  return `${report}\n### Where the optimizer's main thread spends its time (--cpu-prof, self time)\n${profile}`;
 }

@@ -1,7 +1,7 @@
 // `npm run bench`: the optimizer benchmark of issue 2 §5, then any sibling benches that exist
 // (gateway, fleet, operator). Prints Markdown and writes it to bench/.work/results.md.
 // Flags: --quick (fewer requests), --skip-next (no Next.js install/build/columns),
-// --png-out (add PNG → PNG jobs, Next's slow palette PNG).
+// --png-out (add PNG → PNG jobs, Next's slow palette PNG), --profile (--cpu-prof the optimizer).
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { benchOptimizer, defaultOptimizerBenchOptions } from './optimizer.ts';
@@ -53,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
       await benchOptimizer({
         skipNext: argv.includes('--skip-next'),
         pngOut: argv.includes('--png-out'),
+        profile: argv.includes('--profile'),
         ...(quick ? { missCount: 40, hitMaxMs: 3000 } : {}),
       }),
     );

@@ -1,57 +1,19 @@
-import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
-import { type Job, jobHeaders, jobPath } from './jobs.ts';
+import type { Job } from './jobs.ts';
 import { runLoad } from './load.ts';
-import { describeStages, scrape } from './metrics.ts';
 import { NEXT_APP_DIR, prepareNextApp, startNext } from './next-app.ts';
-import {
-  type Child,
-  cpuMs,
-  freePort,
-  RssSampler,
-  runToEnd,
-  start,
-  stop,
-  waitReady,
-} from './proc.ts';
+import { freePort, RssSampler, runToEnd, start, stop, waitReady } from './proc.ts';
 import type { Row } from './report.ts';
+import {
+  type BenchSettings,
+  errorText,
+  missesThenHits,
+  pairRows,
+  serve,
+  withCpu,
+} from './serve-load.ts';
 import type { SharpChildInput, SharpChildOutput } from './sharp-child.ts';
-import type { RunStats } from './stats.ts';
-
-/** Load shape shared by every column, so they stay comparable. */
-export type BenchSettings = {
-  workDir: string;
-  /** Distinct-key requests per miss column (after an untimed warm-up pass over every job). */
-  missCount: number;
-  missMaxMs: number;
-  /** Client concurrency on misses: twice the transform slots, so the queue never runs dry. */
-  missConcurrency: number;
-  hitCount: number;
-  hitMaxMs: number;
-  hitConcurrency: number;
-  /** The optimizer's transform slots, and column (a)'s jobs in flight. */
-  transformConcurrency: number;
-  /** sharp.concurrency() for column (a), as Next sets it: floor(cores / 2), at least 1. */
-  sharpThreads: number;
-  /** Next.js `images` config, shared by the optimizer and the Next app. */
-  images: Record<string, unknown>;
-  /** Makes cache-busting queries unique to this run. */
-  runId: string;
-  log: (line: string) => void;
-};
-
-// The optimizer's histograms that split a miss into its stages (Next.js has no /metrics).
-const STAGES = {
-  fetch: 'next_image_fetch_duration_seconds',
-  transform: 'next_image_transform_duration_seconds',
-};
-
-const REPO_ROOT = new URL('../../', import.meta.url).pathname;
-
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
 
 /** Column (a): raw sharp in a child process. Also returns each job's output size. */
 export async function rawSharpColumn(
@@ -126,152 +88,6 @@ export async function bareColumn(size: number, s: BenchSettings): Promise<Row> {
   }
 }
 
-/** Runs `load` and records the CPU the server process tree spent per request meanwhile. */
-async function withCpu(pid: number, load: () => Promise<RunStats>): Promise<RunStats> {
-  const before = cpuMs(pid);
-  const stats = await load();
-  if (stats.count > 0) stats.cpuMsPerOp = (cpuMs(pid) - before) / stats.count;
-  return stats;
-}
-
-/** Untimed pass over every job with distinct keys (JIT, connection pools, libvips warm-up). */
-async function warmMisses(origin: string, jobs: Job[], tag: string): Promise<void> {
-  await runLoad({
-    origin,
-    request: (i) => ({
-      path: jobPath(jobs[i % jobs.length]!, `${tag}-warm-${i}`),
-      headers: jobHeaders(jobs[i % jobs.length]!),
-    }),
-    concurrency: 2,
-    count: jobs.length,
-    maxMs: 120_000,
-  });
-}
-
-/** Runs the miss load and then the hit load of one /_next/image server. */
-async function missesThenHits(
-  origin: string,
-  jobs: Job[],
-  s: BenchSettings,
-  tag: string,
-  pid: number,
-): Promise<[Row['stats'], Row['stats']]> {
-  await warmMisses(origin, jobs, tag);
-  s.log(`${tag}: misses`);
-  const before = await scrape(origin);
-  const misses = await withCpu(pid, () =>
-    runLoad({
-      origin,
-      request: (i) => ({
-        path: jobPath(jobs[i % jobs.length]!, `${tag}-${i}`),
-        headers: jobHeaders(jobs[i % jobs.length]!),
-      }),
-      concurrency: s.missConcurrency,
-      count: s.missCount,
-      maxMs: s.missMaxMs,
-    }),
-  );
-  const stages = describeStages(before, await scrape(origin), STAGES);
-  if (stages !== '') misses.notes.push(stages);
-  // Prime every unbusted key once, then hammer them.
-  for (const job of jobs) {
-    const res = await request(`${origin}${jobPath(job)}`, { headers: jobHeaders(job) });
-    await res.body.dump();
-  }
-  s.log(`${tag}: hits`);
-  const hits = await withCpu(pid, () =>
-    runLoad({
-      origin,
-      request: (i) => ({
-        path: jobPath(jobs[i % jobs.length]!),
-        headers: jobHeaders(jobs[i % jobs.length]!),
-      }),
-      concurrency: s.hitConcurrency,
-      count: s.hitCount,
-      maxMs: s.hitMaxMs,
-    }),
-  );
-  return [misses, hits];
-}
-
-function pairRows(
-  ids: [string, string],
-  labels: [string, string],
-  s: BenchSettings,
-  stats: [Row['stats'], Row['stats']],
-  peak: number,
-): Row[] {
-  return [
-    {
-      id: ids[0],
-      label: labels[0],
-      stats: stats[0],
-      peakRssMb: peak,
-      concurrency: s.missConcurrency,
-    },
-    {
-      id: ids[1],
-      label: labels[1],
-      stats: stats[1],
-      peakRssMb: peak,
-      concurrency: s.hitConcurrency,
-    },
-  ];
-}
-
-async function serve(
-  child: Child,
-  readyUrl: string,
-  run: (rss: RssSampler, pid: number) => Promise<Row[]>,
-): Promise<Row[]> {
-  const rss = new RssSampler(child.proc.pid!);
-  try {
-    await waitReady(child, readyUrl, 120_000);
-    return await run(rss, child.proc.pid!);
-  } finally {
-    rss.stop();
-    await stop(child, 10_000);
-  }
-}
-
-/** Columns (b) and (c): the optimizer CLI, its fallback being the bench's static server. */
-export async function optimizerColumns(
-  jobs: Job[],
-  fallback: string,
-  s: BenchSettings,
-): Promise<Row[]> {
-  const labels: [string, string] = ['optimizer, misses (?v=N busts the key)', 'optimizer, hits'];
-  const cli = join(REPO_ROOT, 'bin', 'next-image.js');
-  if (!existsSync(join(REPO_ROOT, 'optimizer', 'server.ts'))) {
-    const error = 'optimizer/server.ts does not exist yet';
-    return labels.map((label, i) => ({ id: i === 0 ? 'b' : 'c', label, error }));
-  }
-  const config = {
-    next: { imageOptimizer: { enabled: true, fallback }, images: s.images },
-    optimizer: { concurrency: s.transformConcurrency },
-  };
-  const configFile = join(s.workDir, 'optimizer.json');
-  await writeFile(configFile, JSON.stringify(config, null, 2));
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  try {
-    const child = start(
-      'optimizer',
-      process.execPath,
-      [cli, 'optimizer', '--config', configFile, '--host', '127.0.0.1', '--port', String(port)],
-      {
-        cwd: REPO_ROOT,
-      },
-    );
-    return await serve(child, `${origin}/healthz`, async (rss, pid) => {
-      const stats = await missesThenHits(origin, jobs, s, `opt-${s.runId}`, pid);
-      return pairRows(['b', 'c'], labels, s, stats, rss.peakMb());
-    });
-  } catch (error: unknown) {
-    return labels.map((label, i) => ({ id: i === 0 ? 'b' : 'c', label, error: errorText(error) }));
-  }
-}
-
 /** Columns (e-miss) and (e-hit): `next start` of bench/next-app (installed and built here). */
 export async function nextColumns(jobs: Job[], s: BenchSettings): Promise<Row[]> {
   const labels: [string, string] = [
@@ -286,8 +102,8 @@ export async function nextColumns(jobs: Job[], s: BenchSettings): Promise<Row[]>
     await rm(join(NEXT_APP_DIR, '.next', 'cache', 'images'), { recursive: true, force: true });
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    return await serve(startNext(port), `${origin}/`, async (rss, pid) => {
-      const stats = await missesThenHits(origin, jobs, s, `next-${s.runId}`, pid);
+    return await serve(startNext(port), origin, '/', async (target, rss) => {
+      const stats = await missesThenHits(target, jobs, s, `next-${s.runId}`);
       return pairRows(['e-miss', 'e-hit'], labels, s, stats, rss.peakMb());
     });
   } catch (error: unknown) {
