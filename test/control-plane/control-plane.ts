@@ -217,6 +217,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         '--bind-address=127.0.0.1',
         `--secure-port=${await freePort()}`,
         '--leader-elect=false',
+        // As in real clusters: each controller acts as its own kube-system ServiceAccount
+        // with the bootstrap system:controller:* roles; the KCM user alone may do little.
+        '--use-service-account-credentials=true',
         `--controllers=${KCM_CONTROLLERS.join(',')}`,
         `--root-ca-file=${certFile}`,
         `--service-account-private-key-file=${join(dir, 'sa.key')}`,
