@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, type Node, parseDocument } from 'yaml';
 import { buildCrd } from '../../operator/crd/crd.ts';
-import { GENERATE_COMMAND } from '../../scripts/packaging/generated.ts';
 import { packagingFiles } from '../../scripts/packaging/files.ts';
+import { GENERATE_COMMAND } from '../../scripts/packaging/generated.ts';
 import { ROOT } from '../package/install.ts';
 
 // Generated files are checked in; these fail when a source changed and nobody ran the
@@ -41,7 +41,7 @@ describe('generated packaging files', () => {
     const crd = buildCrd() as {
       spec: { versions: Array<{ schema: { openAPIV3Schema: Schema } }> };
     };
-    const spec = (crd.spec.versions[0]?.schema.openAPIV3Schema.properties as Schema).spec as Schema;
+    const spec = (crd.spec.versions[0]!.schema.openAPIV3Schema.properties as Schema).spec as Schema;
     const paths: string[] = [];
     const walk = (node: Schema, path: string): void => {
       paths.push(path);
