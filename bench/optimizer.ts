@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -78,6 +78,16 @@ function machine(): string {
   return `${availableParallelism()} × ${model}, Node ${process.version}, sharp ${sharp.versions.sharp ?? '?'} / libvips ${sharp.versions.vips}`;
 }
 
+/**
+ * Creates the (gitignored) work dir. Its nested biome.json keeps `biome check .` away from the
+ * generated results, JSON and images there (biome does not read .gitignore in this repo).
+ */
+export async function prepareWorkDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const biome = { root: false, files: { includes: ['!**/*'] } };
+  await writeFile(join(dir, 'biome.json'), `${JSON.stringify(biome)}\n`);
+}
+
 const load = (): string =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -88,7 +98,7 @@ export async function benchOptimizer(
   options: Partial<OptimizerBenchOptions> = {},
 ): Promise<string> {
   const o = { ...defaultOptimizerBenchOptions, ...options };
-  await mkdir(o.workDir, { recursive: true });
+  await prepareWorkDir(o.workDir);
   const s = settingsFrom(o);
   const loadBefore = load();
   o.log('generating/reusing source images');

@@ -3,8 +3,8 @@
 // Flags: --quick (fewer requests), --skip-next (no Next.js install/build/columns),
 // --png-out (add PNG → PNG jobs, Next's slow palette PNG), --profile (--cpu-prof the optimizer).
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { benchOptimizer, defaultOptimizerBenchOptions } from './optimizer.ts';
+import { writeFile } from 'node:fs/promises';
+import { benchOptimizer, defaultOptimizerBenchOptions, prepareWorkDir } from './optimizer.ts';
 
 type Sibling = { file: string; exportName: string };
 
@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
     sections.push(section);
   }
   const workDir = defaultOptimizerBenchOptions.workDir;
-  await mkdir(workDir, { recursive: true });
+  await prepareWorkDir(workDir);
   await writeFile(`${workDir}results.md`, sections.join('\n'));
   process.stderr.write(`[bench] wrote ${workDir}results.md\n`);
 }

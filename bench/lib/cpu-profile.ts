@@ -52,11 +52,24 @@ function selfTimes(
 }
 
 /** Markdown: the main JS thread's top self-time frames per phase (libvips threads not included). */
-export async function summarizeProfile(dir: string, phases: Phase[], top = 12): Promise<string> {
+export async function summarizeProfile(
+  dir: string,
+  pid: number,
+  phases: Phase[],
+  top = 12,
+): Promise<string> {
+  // Node names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; workers or child
+  // processes that inherit --cpu-prof write their own, so pick the main thread of `pid`.
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
-  if (files.length === 0) return `no .cpuprofile in ${dir}\n`;
-  const profile = JSON.parse(await readFile(join(dir, files[0]!), 'utf8')) as CpuProfile;
-  const lines: string[] = [];
+  const file = files.find((f) => f.includes(`.${pid}.0.`)) ?? files[0];
+  if (file === undefined) return `no .cpuprofile in ${dir}\n`;
+  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+  const lines: string[] = [
+    '',
+    `Samples of the main thread only (${file}; ${files.length} profile(s) written). Syscall frames such`,
+    'as `writev` include time spent runnable but descheduled after waking the client on the same',
+    'cores: trust the CPU ms/req column for cost, and this list for what the JS itself does.',
+  ];
   for (const phase of phases) {
     const { total, byFrame } = selfTimes(profile, phase);
     const seconds = (phase.toMs - phase.fromMs) / 1000;

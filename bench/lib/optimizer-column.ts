@@ -54,6 +54,7 @@ export async function optimizerColumns(
   let phases: Phase[] = [];
   try {
     const child = start('optimizer', process.execPath, args, { cwd: REPO_ROOT });
+    const pid = child.proc.pid!;
     const rows = await serve(child, origin, '/healthz', async (target, rss) => {
       phases = target.phases;
       const stats = await missesThenHits(target, jobs, s, `opt-${s.runId}`);
@@ -61,7 +62,7 @@ export async function optimizerColumns(
     });
     if (!s.profile) return { rows };
     // --cpu-prof writes the profile when the process exits, which serve() has waited for.
-    return { rows, profile: await summarizeProfile(profileDir, phases) };
+    return { rows, profile: await summarizeProfile(profileDir, pid, phases) };
   } catch (error: unknown) {
     return failed(errorText(error));
   }

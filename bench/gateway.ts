@@ -1,0 +1,214 @@
+// The gateway case of `npm run bench` (issue 4 §6): cache-hit throughput of /_next/image
+// through the gateway versus straight to the optimizer, in the same run, and the gateway's
+// p50 overhead. Real processes: an optimizer and a gateway (`next-image` children), a static
+// origin for the one cache miss in this process, and a closed-loop undici load.
+// Run alone: node bench/gateway.ts
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../lib/logger.ts';
+import { startStaticServer } from '../lib/static-server.ts';
+import { runLoad } from './lib/load.ts';
+import { type Child, cpuMs, freePort, start, stop, waitReady } from './lib/proc.ts';
+import type { RunStats } from './lib/stats.ts';
+
+/** Knobs of the gateway bench. */
+export interface GatewayBenchOptions {
+  concurrency: number;
+  /** Length of each measured run; runs alternate direct/gateway `rounds` times. */
+  runMs: number;
+  rounds: number;
+  log: (line: string) => void;
+}
+
+export const defaultGatewayBenchOptions: GatewayBenchOptions = {
+  concurrency: 32,
+  runMs: 3_000,
+  rounds: 3,
+  log: (line) => process.stderr.write(`[bench:gateway] ${line}\n`),
+};
+
+const CLI = fileURLToPath(new URL('../bin/next-image.js', import.meta.url));
+const SAMPLES = fileURLToPath(new URL('../assets/samples/', import.meta.url));
+const IMAGE = '/_next/image?url=%2Fmountains.jpg&w=1080&q=75';
+const HEADERS = { accept: 'image/avif,image/webp,*/*' };
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+async function startChild(
+  name: string,
+  config: unknown,
+  dir: string,
+  port: number,
+): Promise<Child> {
+  const file = join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify(config));
+  const child = start(name, process.execPath, [
+    CLI,
+    name,
+    '--config',
+    file,
+    '--port',
+    String(port),
+  ]);
+  return child;
+}
+
+interface Measured {
+  stats: RunStats;
+  /** CPU ms per request of the serving processes (optimizer, plus gateway when used). */
+  cpuMsPerRequest: number;
+}
+
+async function measure(
+  origin: string,
+  pids: number[],
+  options: GatewayBenchOptions,
+): Promise<Measured> {
+  const cpuBefore = pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const stats = await runLoad({
+    origin,
+    request: () => ({ path: IMAGE, headers: HEADERS }),
+    concurrency: options.concurrency,
+    count: Number.MAX_SAFE_INTEGER,
+    maxMs: options.runMs,
+  });
+  const cpu = pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - cpuBefore;
+  return { stats, cpuMsPerRequest: stats.count > 0 ? cpu / stats.count : Number.NaN };
+}
+
+/** Runs the bench; returns the numbers and a Markdown section. */
+export async function benchGateway(
+  options: GatewayBenchOptions = defaultGatewayBenchOptions,
+): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-gateway-'));
+  const samples = await startStaticServer(SAMPLES, {
+    host: '127.0.0.1',
+    port: 0,
+    logger: createLogger('bench-samples', 'warn'),
+  });
+  const children: Child[] = [];
+  try {
+    const optimizerPort = await freePort();
+    const optimizerUrl = `http://127.0.0.1:${optimizerPort}`;
+    const optimizer = await startChild(
+      'optimizer',
+      {
+        server: { hostname: '127.0.0.1', logger: { level: 'warn' } },
+        next: { imageOptimizer: { fallback: 'fallback' } },
+        discovery: { apps: { fallback: samples.url } },
+      },
+      dir,
+      optimizerPort,
+    );
+    children.push(optimizer);
+    await waitReady(optimizer, `${optimizerUrl}/healthz`, 30_000);
+
+    const gatewayPort = await freePort();
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const adminPort = await freePort();
+    const gateway = await startChild(
+      'gateway',
+      {
+        server: { hostname: '127.0.0.1', logger: { level: 'warn' } },
+        gateway: {
+          applications: [
+            { id: 'optimizer', proxy: { prefix: '/', routes: ['/_next/image'], methods: ['GET'] } },
+            { id: 'fallback', proxy: { prefix: '/', routes: ['/*'] } },
+          ],
+        },
+        discovery: { apps: { optimizer: optimizerUrl, fallback: samples.url } },
+        admin: { port: adminPort },
+      },
+      dir,
+      gatewayPort,
+    );
+    children.push(gateway);
+    await waitReady(gateway, `http://127.0.0.1:${adminPort}/readyz`, 30_000);
+
+    // One miss fills the cache; a short warm-up of each path lets the JIT settle.
+    const warm = { ...options, runMs: Math.min(1_000, options.runMs) };
+    await measure(gatewayUrl, [], warm);
+    await measure(optimizerUrl, [], warm);
+
+    const optimizerPid = optimizer.proc.pid ?? 0;
+    const gatewayPid = gateway.proc.pid ?? 0;
+    const direct: Measured[] = [];
+    const through: Measured[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      direct.push(await measure(optimizerUrl, [optimizerPid], options));
+      through.push(await measure(gatewayUrl, [optimizerPid, gatewayPid], options));
+      options.log(
+        `round ${round + 1}: direct ${direct.at(-1)?.stats.rps.toFixed(0)} req/s, ` +
+          `gateway ${through.at(-1)?.stats.rps.toFixed(0)} req/s`,
+      );
+    }
+    const directRps = median(direct.map((m) => m.stats.rps));
+    const gatewayRps = median(through.map((m) => m.stats.rps));
+    const directP50 = median(direct.map((m) => m.stats.p50Ms));
+    const gatewayP50 = median(through.map((m) => m.stats.p50Ms));
+    const errors = [...direct, ...through].reduce((sum, m) => sum + m.stats.errors, 0);
+    const result = {
+      cpus: availableParallelism(),
+      concurrency: options.concurrency,
+      runMs: options.runMs,
+      rounds: options.rounds,
+      directRps: Math.round(directRps),
+      gatewayRps: Math.round(gatewayRps),
+      ratio: Number((gatewayRps / directRps).toFixed(3)),
+      target: 0.85,
+      directP50Ms: Number(directP50.toFixed(2)),
+      gatewayP50Ms: Number(gatewayP50.toFixed(2)),
+      p50OverheadMs: Number((gatewayP50 - directP50).toFixed(2)),
+      directCpuMsPerRequest: Number(median(direct.map((m) => m.cpuMsPerRequest)).toFixed(3)),
+      gatewayPathCpuMsPerRequest: Number(median(through.map((m) => m.cpuMsPerRequest)).toFixed(3)),
+      errors,
+      notes: [...new Set([...direct, ...through].flatMap((m) => m.stats.notes))],
+    };
+    return { ...result, markdown: markdown(result) };
+  } finally {
+    for (const child of children.reverse()) await stop(child);
+    await samples.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function markdown(r: {
+  cpus: number;
+  concurrency: number;
+  directRps: number;
+  gatewayRps: number;
+  ratio: number;
+  directP50Ms: number;
+  gatewayP50Ms: number;
+  p50OverheadMs: number;
+  directCpuMsPerRequest: number;
+  gatewayPathCpuMsPerRequest: number;
+  errors: number;
+  notes: string[];
+}): string {
+  return [
+    '## Gateway: cache hits through the gateway vs. straight to the optimizer',
+    '',
+    `${r.cpus} CPUs shared by the load generator, the optimizer and the gateway; ` +
+      `concurrency ${r.concurrency}; median of the rounds.`,
+    '',
+    '| path | req/s | p50 ms | CPU ms/req (serving processes) |',
+    '|---|---:|---:|---:|',
+    `| client → optimizer | ${r.directRps} | ${r.directP50Ms} | ${r.directCpuMsPerRequest} |`,
+    `| client → gateway → optimizer | ${r.gatewayRps} | ${r.gatewayP50Ms} | ${r.gatewayPathCpuMsPerRequest} |`,
+    '',
+    `Ratio ${r.ratio} (target ≥ 0.85); p50 overhead ${r.p50OverheadMs} ms; errors ${r.errors}.`,
+    `Statuses: ${r.notes.join('; ')}`,
+    '',
+  ].join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const result = await benchGateway();
+  process.stdout.write(String(result.markdown));
+}
