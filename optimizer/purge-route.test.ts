@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PURGE_PATH, purgeHref, purgeRoute, sameToken } from './purge-route.ts';
 import { StorageUnavailableError } from './storage/errors.ts';
 import { MemoryStore } from './storage/memory.ts';
-import { testEntry } from './storage/test-entries.ts';
+import { testEntry } from './storage/test-support/entries.ts';
 
 const TOKEN = 'a-purge-token-of-32-characters!!';
 const apps: FastifyInstance[] = [];

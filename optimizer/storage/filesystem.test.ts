@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENTRY_FORMAT_VERSION } from './entry-format.ts';
 import { FilesystemStore, type FilesystemStoreOptions } from './filesystem.ts';
-import { testEntry } from './test-entries.ts';
+import { testEntry } from './test-support/entries.ts';
 
 const logger = pino({ level: 'silent' });
 let dir: string;

@@ -4,7 +4,7 @@ import { type RedisServer, startRedis } from '../../test/support/redis-server.ts
 import type { CachedImage } from '../types.ts';
 import { StorageUnavailableError } from './errors.ts';
 import { RedisStore } from './redis.ts';
-import { testEntry } from './test-entries.ts';
+import { testEntry } from './test-support/entries.ts';
 
 // Its own Redis: this file stops and restarts it.
 let redis: RedisServer;

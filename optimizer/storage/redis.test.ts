@@ -8,7 +8,7 @@ import { ImageError } from '../errors.ts';
 import type { CachedImage } from '../types.ts';
 import { RedisStore, type RedisStoreOptions } from './redis.ts';
 import { redisKeys } from './redis-keys.ts';
-import { testEntry } from './test-entries.ts';
+import { testEntry } from './test-support/entries.ts';
 
 const logger = pino({ level: 'silent' });
 let redis: RedisServer;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { CachedImage } from '../types.ts';
+import type { CachedImage } from '../../types.ts';
 
 /** A cache entry of `bytes` random bytes (tests only). */
 export function testEntry(bytes = 1024, overrides: Partial<CachedImage> = {}): CachedImage {
