@@ -1,0 +1,117 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TransformProcessPool } from './process-pool.ts';
+import { photo } from './test-support/fixtures.ts';
+import { type OptimizeOptions, optimizeImage } from './transform.ts';
+
+let jpeg: Buffer;
+const pools: TransformProcessPool[] = [];
+
+function pool(size: number, killGraceSeconds = 1): TransformProcessPool {
+  const created = new TransformProcessPool({ size, killGraceSeconds });
+  pools.push(created);
+  return created;
+}
+
+function options(buffer: Buffer, overrides: Partial<OptimizeOptions> = {}): OptimizeOptions {
+  return {
+    buffer,
+    contentType: 'image/webp',
+    width: 320,
+    quality: 75,
+    timeoutSeconds: 7,
+    maxInputPixels: 268_402_689,
+    ...overrides,
+  };
+}
+
+/**
+ * A small SVG that librsvg needs minutes to rasterise, inside a single strip: a huge blur
+ * over a large canvas. sharp's timeout cannot stop it (measured: 107 s with timeout 1).
+ */
+function unstoppableSvg(): Buffer {
+  const circles = Array.from(
+    { length: 40 },
+    (_, i) =>
+      `<circle cx="${(i * 97) % 3000}" cy="${(i * 61) % 3000}" r="900" ` +
+      `fill="#${((i * 2654435) & 0xffffff).toString(16).padStart(6, '0')}" filter="url(#b)"/>`,
+  );
+  return Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="3000" height="3000">' +
+      `<filter id="b"><feGaussianBlur stdDeviation="120"/></filter>${circles.join('')}</svg>`,
+  );
+}
+
+beforeAll(async () => {
+  jpeg = await photo(800, 600).jpeg().toBuffer();
+});
+
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+
+describe('TransformProcessPool', () => {
+  it('produces the same bytes as optimizeImage in this process', async () => {
+    const inProcess = await optimizeImage(options(jpeg));
+    const viaChild = await pool(1).transform(options(jpeg));
+    expect(Buffer.isBuffer(viaChild)).toBe(true);
+    expect(viaChild.equals(inProcess)).toBe(true);
+  });
+
+  it('runs several transforms on a pool of two, each with its own result', async () => {
+    const p = pool(2);
+    const widths = [100, 200, 300, 400];
+    const outputs = await Promise.all(widths.map((width) => p.transform(options(jpeg, { width }))));
+    const expected = await Promise.all(
+      widths.map((width) => optimizeImage(options(jpeg, { width }))),
+    );
+    expect(outputs.map((output, i) => output.equals(expected[i]!))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(p.processes).toBeLessThanOrEqual(2);
+  });
+
+  it('passes a sharp failure back as TRANSFORM_FAILED and keeps the child', async () => {
+    const p = pool(1);
+    await expect(p.transform(options(Buffer.from('<html>')))).rejects.toMatchObject({
+      code: 'TRANSFORM_FAILED',
+      message: expect.stringMatching(/sharp failed/),
+    });
+    await expect(p.transform(options(jpeg))).resolves.toBeInstanceOf(Buffer);
+    expect(p.processes).toBe(1);
+  });
+
+  it('kills a transform that outlives its timeout, then serves the next one', async () => {
+    const p = pool(1, 1);
+    const svg = options(unstoppableSvg(), {
+      contentType: 'image/jpeg',
+      width: 3000,
+      timeoutSeconds: 1,
+    });
+    await expect(p.transform(svg)).rejects.toMatchObject({
+      code: 'TRANSFORM_FAILED',
+      message: 'transform killed after 2 s',
+    });
+    await expect(p.transform(options(jpeg))).resolves.toBeInstanceOf(Buffer);
+  });
+
+  it('fails queued and new work once closed', async () => {
+    const p = pool(1);
+    const running = p.transform(
+      options(unstoppableSvg(), { contentType: 'image/jpeg', width: 3000 }),
+    );
+    const queued = p.transform(options(jpeg));
+    const outcomes = Promise.all([
+      expect(running).rejects.toMatchObject({ code: 'TRANSFORM_FAILED' }),
+      expect(queued).rejects.toMatchObject({ message: 'the transform pool is closed' }),
+    ]);
+    await p.close();
+    await outcomes;
+    await expect(p.transform(options(jpeg))).rejects.toMatchObject({
+      message: 'the transform pool is closed',
+    });
+    expect(p.processes).toBe(0);
+  });
+});
