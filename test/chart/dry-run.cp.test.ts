@@ -1,39 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { freshNamespace, testKubeConfig } from '../control-plane/test-cluster.ts';
-import { eventually } from '../control-plane/wait-for.ts';
+import { freshNamespace } from '../control-plane/test-cluster.ts';
 import { ROOT } from '../package/install.ts';
 import { apply, type RawObject } from './apply.ts';
-import { CHART, only, template } from './helm.ts';
+import { installCrd } from './crd.ts';
+import { CHART, template } from './helm.ts';
 
 // The rendered chart and the examples, sent to the real kube-apiserver as server-side
 // applies with dryRun=All: structural schema, CEL rules, defaulting and admission run,
 // nothing is stored. (kubeconform cannot work offline; this is stricter anyway.)
 
-const kc = testKubeConfig();
 const namespace = await freshNamespace('chart-dry-run');
 const teamA = await freshNamespace('chart-team-a');
 const teamB = await freshNamespace('chart-team-b');
 
 const MANAGER = 'chart-dry-run-test';
 const dryRun = (object: RawObject): Promise<RawObject> => apply(object, MANAGER, { dryRun: true });
-
-/** Installs the chart's CRD for real (idempotent) so CRs can be dry-run against it. */
-async function installCrd(): Promise<void> {
-  const crd = only(await template('crd', namespace), 'CustomResourceDefinition');
-  await apply(crd, MANAGER);
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
-  await eventually(async () => {
-    const got = await ext.readCustomResourceDefinition({ name: crd.metadata.name });
-    const established = got.status?.conditions?.some(
-      (c) => c.type === 'Established' && c.status === 'True',
-    );
-    return established === true ? true : undefined;
-  }, `CRD ${crd.metadata.name} Established`);
-}
 
 async function examples(): Promise<RawObject[]> {
   const out: RawObject[] = [];
@@ -70,7 +54,7 @@ describe('server-side dry-run against the real kube-apiserver', () => {
   });
 
   it('accepts examples/ ImageOptimizers and fills in the schema defaults', async () => {
-    await installCrd();
+    await installCrd(MANAGER);
     for (const example of await examples()) {
       const answer = (await dryRun({
         ...example,
@@ -84,7 +68,7 @@ describe('server-side dry-run against the real kube-apiserver', () => {
   });
 
   it('rejects an ImageOptimizer that breaks a CEL rule, with the rule message', async () => {
-    await installCrd();
+    await installCrd(MANAGER);
     const [minimal] = await examples();
     const bad = {
       ...minimal,
