@@ -38,7 +38,15 @@ export const PortSchema = z.number().int().min(0).max(65535);
 /** The Platformatic `server` block: only the keys that mean something here. */
 export const ServerConfigSchema = z.strictObject({
   hostname: z.string().min(1).optional(),
-  port: z.union([PortSchema, z.string().regex(/^[0-9]+$/).transform(Number)]).optional(),
+  port: z
+    .union([
+      PortSchema,
+      z
+        .string()
+        .regex(/^[0-9]+$/)
+        .transform(Number),
+    ])
+    .optional(),
   logger: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),

@@ -28,6 +28,7 @@ export const KubernetesDiscoverySchema = z.strictObject({
 
 /** How `<app>.plt.local` hosts are resolved; shared by the optimizer and the gateway. */
 export const DiscoveryConfigSchema = z.union([StaticDiscoverySchema, KubernetesDiscoverySchema], {
-  error: 'discovery must be either {"apps": {"<app>": "http://host:port"}} or {"namespace": "<ns>", "clusterDomain": "cluster.local"}',
+  error:
+    'discovery must be either {"apps": {"<app>": "http://host:port"}} or {"namespace": "<ns>", "clusterDomain": "cluster.local"}',
 });
 export type DiscoveryConfig = z.infer<typeof DiscoveryConfigSchema>;

@@ -17,7 +17,11 @@ export const NEXT_IMAGES_DEFAULTS = {
   dangerouslyAllowLocalIP: false,
 } as const;
 
-const size = z.number().int('must be an integer').min(1, 'must be at least 1').max(10000, 'must be at most 10000');
+const size = z
+  .number()
+  .int('must be an integer')
+  .min(1, 'must be at least 1')
+  .max(10000, 'must be at most 10000');
 
 /** One entry of `images.remotePatterns` (Next.js accepts URL strings too). */
 export const RemotePatternSchema = z.union([
@@ -47,15 +51,32 @@ export type LocalPattern = z.infer<typeof LocalPatternSchema>;
 
 /** Next.js 16's `images` config: same keys, limits and defaults. */
 export const ImagesConfigSchema = z.strictObject({
-  deviceSizes: z.array(size).min(1).max(25).default([...NEXT_IMAGES_DEFAULTS.deviceSizes]),
-  imageSizes: z.array(size).max(25).default([...NEXT_IMAGES_DEFAULTS.imageSizes]),
+  deviceSizes: z
+    .array(size)
+    .min(1)
+    .max(25)
+    .default([...NEXT_IMAGES_DEFAULTS.deviceSizes]),
+  imageSizes: z
+    .array(size)
+    .max(25)
+    .default([...NEXT_IMAGES_DEFAULTS.imageSizes]),
   qualities: z
-    .array(z.number().int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100'))
+    .array(
+      z
+        .number()
+        .int('must be an integer')
+        .min(1, 'must be at least 1')
+        .max(100, 'must be at most 100'),
+    )
     .min(1, 'needs at least one quality')
     .max(20)
     .default([...NEXT_IMAGES_DEFAULTS.qualities]),
   formats: z
-    .array(z.enum(['image/avif', 'image/webp'], { error: 'formats may only contain "image/avif" and "image/webp"' }))
+    .array(
+      z.enum(['image/avif', 'image/webp'], {
+        error: 'formats may only contain "image/avif" and "image/webp"',
+      }),
+    )
     .max(4)
     .default([...NEXT_IMAGES_DEFAULTS.formats]),
   minimumCacheTTL: z.number().int().min(0).default(NEXT_IMAGES_DEFAULTS.minimumCacheTTL),

@@ -18,12 +18,18 @@ describe('optimizer config', () => {
       'watt.json',
       JSON.stringify({
         $schema: 'https://schemas.platformatic.dev/@platformatic/next/3.38.1.json',
-        next: { imageOptimizer: { enabled: true, fallback: 'fallback', timeout: 30000, maxAttempts: 3 } },
+        next: {
+          imageOptimizer: { enabled: true, fallback: 'fallback', timeout: 30000, maxAttempts: 3 },
+        },
         discovery: { apps: { fallback: 'http://127.0.0.1:3000' } },
       }),
       OptimizerConfigSchema,
     );
-    expect(config.next.imageOptimizer).toMatchObject({ timeout: 30000, maxAttempts: 3, storage: { type: 'memory' } });
+    expect(config.next.imageOptimizer).toMatchObject({
+      timeout: 30000,
+      maxAttempts: 3,
+      storage: { type: 'memory' },
+    });
     expect(config.next.images.qualities).toEqual([75]);
     expect(config.next.images.imageSizes).toEqual([32, 48, 64, 96, 128, 256, 384]);
     expect(config.next.images.minimumCacheTTL).toBe(14400);
@@ -32,7 +38,11 @@ describe('optimizer config', () => {
   it('coerces digit strings as Platformatic does', () => {
     const config = parseConfigText(
       'c.json',
-      JSON.stringify({ next: { imageOptimizer: { fallback: 'http://127.0.0.1:1', timeout: '5000', maxAttempts: '2' } } }),
+      JSON.stringify({
+        next: {
+          imageOptimizer: { fallback: 'http://127.0.0.1:1', timeout: '5000', maxAttempts: '2' },
+        },
+      }),
       OptimizerConfigSchema,
     );
     expect(config.next.imageOptimizer.timeout).toBe(5000);
@@ -42,8 +52,19 @@ describe('optimizer config', () => {
   it('lists every problem by JSON path, including unknown keys', () => {
     const found = problems({
       next: {
-        imageOptimizer: { fallback: 'Not An Id!', timeout: -1, maxAttempts: 0, storage: { type: 'disk' } },
-        images: { deviceSizes: [640, 20000], qualities: [], formats: ['image/png'], maximumRedirects: 50, deviceSize: [1] },
+        imageOptimizer: {
+          fallback: 'Not An Id!',
+          timeout: -1,
+          maxAttempts: 0,
+          storage: { type: 'disk' },
+        },
+        images: {
+          deviceSizes: [640, 20000],
+          qualities: [],
+          formats: ['image/png'],
+          maximumRedirects: 50,
+          deviceSize: [1],
+        },
       },
       discovery: { apps: { fallback: 'not a url' } },
       optimiser: {},
@@ -70,10 +91,17 @@ describe('optimizer config', () => {
     expect(problems({ next: { imageOptimizer: { fallback: 'frontend' } } })).toEqual([
       expect.stringMatching(/^\$\.discovery: fallback "frontend" needs discovery/),
     ]);
-    expect(problems({ next: { imageOptimizer: { fallback: 'frontend' } }, discovery: { namespace: 'shop' } })).toEqual([]);
+    expect(
+      problems({
+        next: { imageOptimizer: { fallback: 'frontend' } },
+        discovery: { namespace: 'shop' },
+      }),
+    ).toEqual([]);
   });
 
   it('reports invalid JSON with the parser message', () => {
-    expect(() => parseConfigText('bad.json', '{"next": ', OptimizerConfigSchema)).toThrow(/not valid JSON/);
+    expect(() => parseConfigText('bad.json', '{"next": ', OptimizerConfigSchema)).toThrow(
+      /not valid JSON/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpUrlSchema, ServerConfigSchema, nonNegativeInt, positiveInt } from './common.ts';
+import { HttpUrlSchema, nonNegativeInt, positiveInt, ServerConfigSchema } from './common.ts';
 import { DiscoveryConfigSchema } from './discovery-config.ts';
 import { ImagesConfigSchema } from './images-config.ts';
 import { StorageConfigSchema } from './storage-config.ts';
@@ -12,7 +12,12 @@ export const ImageOptimizerOptionsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** An application id (→ `http://<id>.plt.local`) or an http(s) URL. */
   fallback: z.union([
-    z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'fallback must be an application id such as "frontend" or an http(s) URL'),
+    z
+      .string()
+      .regex(
+        /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+        'fallback must be an application id such as "frontend" or an http(s) URL',
+      ),
     HttpUrlSchema,
   ]),
   timeout: positiveInt('timeout').default(IMAGE_OPTIMIZER_DEFAULTS.timeout),
@@ -30,7 +35,11 @@ export const OptimizerTuningSchema = z.strictObject({
   /** Jobs waiting for a transform slot before new ones get 503 + Retry-After. */
   queueSize: z.number().int().min(0).max(100_000).default(64),
   /** In-process cache bound in bytes (the memory storage, and the tier in front of the others). */
-  memoryCacheBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+  memoryCacheBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(256 * 1024 * 1024),
   /** Images declaring more pixels than this are refused before decoding (Next: 268402689). */
   maxInputPixels: z.number().int().min(1).default(268_402_689),
   /** Timeout of one fetch attempt (connect, headers and body), as Next's fixed 7 s. */
@@ -64,12 +73,18 @@ export const OptimizerConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['next', 'imageOptimizer', 'enabled'],
-        message: 'this process only runs the image optimizer: set enabled to true (or leave it out)',
+        message:
+          'this process only runs the image optimizer: set enabled to true (or leave it out)',
       });
     }
     const isUrl = /^https?:\/\//.test(io.fallback);
     const discovery = config.discovery;
-    if (!isUrl && discovery !== undefined && 'apps' in discovery && discovery.apps[io.fallback] === undefined) {
+    if (
+      !isUrl &&
+      discovery !== undefined &&
+      'apps' in discovery &&
+      discovery.apps[io.fallback] === undefined
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['discovery', 'apps'],

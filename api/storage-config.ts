@@ -31,9 +31,9 @@ export const RedisStorageSchema = z.strictObject({
 });
 
 /** `next.imageOptimizer.storage`, as Platformatic defines it. */
-export const StorageConfigSchema = z.discriminatedUnion('type', [
-  MemoryStorageSchema,
-  FilesystemStorageSchema,
-  RedisStorageSchema,
-], { error: 'storage.type must be one of "memory", "filesystem", "redis", "valkey"' });
+export const StorageConfigSchema = z.discriminatedUnion(
+  'type',
+  [MemoryStorageSchema, FilesystemStorageSchema, RedisStorageSchema],
+  { error: 'storage.type must be one of "memory", "filesystem", "redis", "valkey"' },
+);
 export type StorageConfig = z.infer<typeof StorageConfigSchema>;

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Raised for a bad command line; the message says what to change. */
 export class UsageError extends Error {
@@ -12,7 +12,12 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(
   allowPositionals = false,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options,
+      allowPositionals,
+      strict: true,
+    });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error: unknown) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
@@ -20,7 +25,10 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(
 }
 
 /** Parses a --port value. */
-export function parsePort(value: string | boolean | undefined, flag = '--port'): number | undefined {
+export function parsePort(
+  value: string | boolean | undefined,
+  flag = '--port',
+): number | undefined {
   if (value === undefined || typeof value === 'boolean') return undefined;
   if (!/^[0-9]+$/.test(value) || Number(value) > 65535) {
     throw new UsageError(`${flag} must be a port number between 0 and 65535, got "${value}"`);

@@ -2,7 +2,7 @@ import { createLogger } from '../lib/logger.ts';
 import { closeOnSignals } from '../lib/server.ts';
 import { listenAddress, loadOptimizerConfig } from '../optimizer/config.ts';
 import { startOptimizer } from '../optimizer/server.ts';
-import { UsageError, parseCommandArgs, parsePort } from './args.ts';
+import { parseCommandArgs, parsePort, UsageError } from './args.ts';
 
 /** `next-image optimizer --config <file.json> [--host] [--port]` */
 export async function runOptimizer(argv: string[]): Promise<void> {

@@ -30,7 +30,11 @@ export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string[] 
       for (const key of issue.keys) {
         lines.push(`${jsonPath([...issue.path, key])}: unknown key (check the spelling)`);
       }
-    } else if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
+    } else if (
+      issue.code === 'invalid_union' &&
+      issue.errors.length > 0 &&
+      issue.message === 'Invalid input'
+    ) {
       // Report the branch that got furthest, so the message names the real problem.
       const best = [...issue.errors].sort((a, b) => a.length - b.length)[0] ?? [];
       const nested = best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
@@ -43,7 +47,11 @@ export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string[] 
 }
 
 /** Parses `text` as JSON and validates it; throws ConfigError with every problem. */
-export function parseConfigText<S extends z.ZodType>(file: string, text: string, schema: S): z.output<S> {
+export function parseConfigText<S extends z.ZodType>(
+  file: string,
+  text: string,
+  schema: S,
+): z.output<S> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -57,13 +65,18 @@ export function parseConfigText<S extends z.ZodType>(file: string, text: string,
 }
 
 /** Reads and validates a JSON config file; throws ConfigError with every problem. */
-export async function loadConfigFile<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>> {
+export async function loadConfigFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+): Promise<z.output<S>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new ConfigError(file, [`cannot read the file (${code}); pass an existing JSON file with --config`]);
+    throw new ConfigError(file, [
+      `cannot read the file (${code}); pass an existing JSON file with --config`,
+    ]);
   }
   return parseConfigText(file, text, schema);
 }
