@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ImageOptimizerSchema } from '../../api/image-optimizer.ts';
+import { render } from '../../operator/render/render.ts';
+import { ROOT } from '../package/install.ts';
+
+// examples/ are documentation; these keep them valid and saying what their comments say.
+
+const options = {
+  image: 'next-image:test',
+  valkeyImage: 'valkey:test',
+  clusterDomain: 'cluster.local',
+  valkeyPassword: 'p'.repeat(32),
+};
+
+async function kindsOf(file: string): Promise<string[]> {
+  const cr = ImageOptimizerSchema.parse(
+    parse(await readFile(join(ROOT, 'examples', file), 'utf8')),
+  );
+  return render({ ...cr, metadata: { namespace: 'shop', ...cr.metadata } }, options).objects.map(
+    (o) => o.kind ?? '',
+  );
+}
+
+describe('examples/', () => {
+  it('minimal.yaml becomes an optimizer and a gateway, without Valkey, HPA or PDB', async () => {
+    const kinds = await kindsOf('minimal.yaml');
+    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap']));
+    expect(kinds.filter((k) => k === 'Deployment')).toHaveLength(2);
+    expect(kinds).not.toContain('HorizontalPodAutoscaler');
+    expect(kinds).not.toContain('PodDisruptionBudget');
+  });
+
+  it('production.yaml becomes that plus a managed Valkey, an HPA and a PDB', async () => {
+    const kinds = await kindsOf('production.yaml');
+    expect(kinds.filter((k) => k === 'Deployment')).toHaveLength(3);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'HorizontalPodAutoscaler',
+        'PodDisruptionBudget',
+        'NetworkPolicy',
+        'Secret',
+      ]),
+    );
+  });
+});
