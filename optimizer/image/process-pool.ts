@@ -94,6 +94,7 @@ export class TransformProcessPool {
         new Promise<void>((resolve) => {
           if (worker.child.exitCode !== null || worker.child.signalCode !== null) resolve();
           else worker.child.once('exit', () => resolve());
+          worker.child.ref(); // unref'd children would let the process exit before 'exit'
           worker.child.kill('SIGKILL');
         }),
     );

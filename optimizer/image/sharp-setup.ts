@@ -10,10 +10,14 @@ import sharp from 'sharp';
 sharp.cache(false);
 
 // One libvips thread per image; parallelism comes from running several images at once
-// (the TransformQueue). Measured with concurrency-probe.ts on a 2-vCPU VM, a 3000×2000
-// JPEG → 1080 px: 2 images × 1 thread matched or beat 1 image × 2 threads on
-// throughput for JPEG, WebP and AVIF, and extra threads per image mostly added
-// contention. imgproxy makes the same choice (vips_concurrency_set(1), workers = 2×CPU).
+// (TransformQueue, one slot per CPU). Measured with concurrency-probe.ts (3000×2000 JPEG
+// → 1080 px, Next's encoders) on a shared 2-vCPU VM: CPU time per image is the same with
+// 1 or 2 threads per image (JPEG 81–89 ms, WebP 97–99 ms) or worse with 2 (AVIF 310–334
+// vs 327–342 ms), because the encoders are single-threaded; wall-clock figures were too
+// noisy under the neighbours' load to rank. So extra threads per image buy no throughput,
+// and one thread each keeps a huge image from taking every core. imgproxy chooses the
+// same (vips_concurrency_set(1), parallel workers). Note: more than 4 images at once in
+// one process also needs UV_THREADPOOL_SIZE raised, at process start.
 sharp.concurrency(1);
 
 // Next.js 16 (spec statement 27) lets libvips decode only these formats; every other
