@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { assertBinaries, ensureBinaries } from './binaries.ts';
+import { installCrds } from './crds.ts';
 import { ControlPlaneError } from './errors.ts';
 import { freePort } from './free-port.ts';
 import { pollUntil, simpleRequest } from './http.ts';
@@ -44,6 +45,12 @@ export interface ControlPlaneOptions {
    * an informer must recover from.
    */
   readonly watchCache?: boolean;
+  /**
+   * YAML files whose CustomResourceDefinitions are applied before the controller-manager
+   * starts. Its garbage collector rediscovers resource types only every 30 s, so a CRD
+   * installed later is honoured as an owner only after up to ~40 s.
+   */
+  readonly crdFiles?: readonly string[];
 }
 
 /** A running etcd + kube-apiserver + kube-controller-manager on loopback. */
@@ -201,6 +208,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const kubeconfig = renderKubeconfig({ server, caPem, token: adminToken, user: 'admin' });
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+
+    if (opts.crdFiles !== undefined && opts.crdFiles.length > 0) {
+      const names = await installCrds(
+        { server, caPem, token: adminToken },
+        opts.crdFiles,
+        timeoutMs,
+      ).catch((err: unknown) => failWith(apiserver, err));
+      log(`installed CRDs: ${names.join(', ')}`);
+    }
 
     if (opts.controllerManager !== false) {
       const kcmConfig = join(dir, 'kcm.kubeconfig');

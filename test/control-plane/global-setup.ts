@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import './context.ts';
 import { startControlPlane } from './control-plane.ts';
@@ -8,7 +10,7 @@ import { startControlPlane } from './control-plane.ts';
  * stops it afterwards, also when tests fail.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const cp = await startControlPlane();
+  const cp = await startControlPlane({ crdFiles: projectCrdFiles(project.config.root) });
   project.provide('controlPlane', {
     server: cp.server,
     kubeconfigPath: cp.kubeconfigPath,
@@ -21,4 +23,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async (): Promise<void> => {
     await cp.stop();
   };
+}
+
+/** The repository's generated CRDs (crds/*.yaml), so the GC knows them from the start. */
+function projectCrdFiles(root: string): string[] {
+  const dir = resolve(root, 'crds');
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.yaml'))
+      .map((name) => join(dir, name));
+  } catch {
+    return []; // no crds/ yet: nothing to pre-install
+  }
 }

@@ -13,6 +13,8 @@ export interface SimpleRequest {
   readonly caPem?: string;
   readonly token?: string;
   readonly body?: string;
+  /** Default application/json when there is a body. */
+  readonly contentType?: string;
   readonly timeoutMs?: number;
 }
 
@@ -21,7 +23,7 @@ export function simpleRequest(url: string, opts: SimpleRequest = {}): Promise<Si
   const target = new URL(url);
   const headers: Record<string, string> = {};
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(
