@@ -73,6 +73,10 @@ export class Controller {
     const { metrics, workers, resyncSeconds } = this.#o;
     metrics.maxConcurrentReconciles.set({ controller: CONTROLLER }, workers);
     metrics.activeWorkers.set({ controller: CONTROLLER }, 0);
+    // As controller-runtime: every series exists from the start, so rate() and alerts see zeros.
+    metrics.reconcileErrors.inc({ controller: CONTROLLER }, 0);
+    for (const result of ['success', 'error', 'requeue', 'requeue_after'])
+      metrics.reconcileTotal.inc({ controller: CONTROLLER, result }, 0);
     this.#workers = Array.from({ length: workers }, () => this.#work());
     if (resyncSeconds > 0) {
       this.#resync = setInterval(() => this.resyncAll(), resyncSeconds * 1000);
