@@ -4,6 +4,7 @@
  * `image/png` must not reach sharp, and PNG bytes served as `text/html` are still a PNG.
  */
 
+// The content types detection can return, spelled as Next.js sends them.
 export const JPEG = 'image/jpeg';
 export const PNG = 'image/png';
 export const GIF = 'image/gif';
