@@ -7,6 +7,7 @@ import { listImages, startStaticServer } from '../lib/static-server.ts';
 import { resolveOptimizerConfig } from '../optimizer/config.ts';
 import { startOptimizer } from '../optimizer/server.ts';
 import { resolveGatewayConfig } from '../proxy/config.ts';
+import { addressInUse } from '../proxy/errors.ts';
 import { type RunningGateway, startGateway } from '../proxy/server.ts';
 import { parseCommandArgs, parsePort, UsageError } from './args.ts';
 
@@ -156,7 +157,12 @@ export async function runDev(argv: string[]): Promise<void> {
   await checkDirectory(flags.publicDir);
   // Warnings only: the banner is the interface here, request logs would bury it.
   const logger = createLogger('dev', 'warn');
-  const { servers, text } = await startStack(flags, logger);
+  const { servers, text } = await startStack(flags, logger).catch((error: unknown) => {
+    const inUse = addressInUse(error);
+    throw inUse === undefined
+      ? error
+      : new UsageError(`${inUse} (pass --port <n>, or --port 0 for any)`);
+  });
   process.stdout.write(`${text}\n`);
   // Gateway first, so nothing new arrives while the optimizer and fallback drain.
   const stack = {

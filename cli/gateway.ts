@@ -1,6 +1,7 @@
 import { createLogger } from '../lib/logger.ts';
 import { closeOnSignals } from '../lib/server.ts';
 import { listenAddress, loadGatewayConfig } from '../proxy/config.ts';
+import { addressInUse } from '../proxy/errors.ts';
 import { startGateway } from '../proxy/server.ts';
 import { parseCommandArgs, parsePort, UsageError } from './args.ts';
 
@@ -22,6 +23,9 @@ export async function runGateway(argv: string[]): Promise<void> {
     ...address,
     logger,
     ...(adminPort === undefined ? {} : { adminPort }),
+  }).catch((error: unknown) => {
+    const inUse = addressInUse(error);
+    throw inUse === undefined ? error : new UsageError(`${inUse} (--port, --admin-port)`);
   });
   closeOnSignals([gateway], config.shutdownGraceMs, logger);
 }

@@ -81,3 +81,10 @@ export function upstreamFailure(
     message: `application "${application}" at ${origin} could not be reached (${cause})`,
   };
 }
+
+/** A listen error as a sentence that says what to change, or undefined for other errors. */
+export function addressInUse(error: unknown): string | undefined {
+  const e = error as { code?: unknown; address?: unknown; port?: unknown };
+  if (e?.code !== 'EADDRINUSE') return undefined;
+  return `${String(e.address)}:${String(e.port)} is already in use: stop what listens there or choose another port`;
+}

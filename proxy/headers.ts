@@ -23,14 +23,25 @@ function listedInConnection(value: string | string[] | number | undefined): stri
     .filter((name) => name !== '');
 }
 
-/** A copy of `headers` without hop-by-hop headers (nor those named in Connection). */
+/**
+ * `headers` without hop-by-hop headers (nor those named in Connection). Returns the same
+ * object when there is nothing to drop: this runs twice per proxied request.
+ */
 export function stripHopByHop<H extends IncomingHttpHeaders | OutgoingHttpHeaders>(headers: H): H {
-  const drop = new Set([...HOP_BY_HOP, ...listedInConnection(headers.connection)]);
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !drop.has(name.toLowerCase())) out[name] = value;
+  const listed = listedInConnection(headers.connection);
+  let out: Record<string, unknown> | undefined;
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (
+      HOP_BY_HOP.has(lower) ||
+      (listed.length > 0 && listed.includes(lower)) ||
+      headers[name] === undefined
+    ) {
+      out ??= { ...headers };
+      delete out[name];
+    }
   }
-  return out as H;
+  return (out ?? headers) as H;
 }
 
 /** What the gateway knows about the hop a request came in on. */
@@ -43,22 +54,23 @@ export interface IncomingHop {
 }
 
 /**
- * Adds x-forwarded-for (appended to any chain the client sent), -proto and -host (this hop's,
- * unless `trust` keeps the ones an ingress in front of the gateway set).
+ * Sets x-forwarded-for (appended to any chain the client sent), -proto and -host (this hop's,
+ * unless `trust` keeps the ones an ingress in front of the gateway set) on `headers`, which it
+ * changes in place (callers pass their own copy) and returns.
  */
 export function withForwarded(
   headers: IncomingHttpHeaders,
   hop: IncomingHop,
   trust: boolean,
 ): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = { ...headers };
   const chain = headers['x-forwarded-for'];
   const prior = Array.isArray(chain) ? chain.join(', ') : chain;
   const client = hop.remoteAddress ?? 'unknown';
-  out['x-forwarded-for'] = prior !== undefined && prior !== '' ? `${prior}, ${client}` : client;
-  if (!trust || headers['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = hop.protocol;
+  headers['x-forwarded-for'] = prior !== undefined && prior !== '' ? `${prior}, ${client}` : client;
+  if (!trust || headers['x-forwarded-proto'] === undefined)
+    headers['x-forwarded-proto'] = hop.protocol;
   if ((!trust || headers['x-forwarded-host'] === undefined) && hop.host !== undefined) {
-    out['x-forwarded-host'] = hop.host;
+    headers['x-forwarded-host'] = hop.host;
   }
-  return out;
+  return headers;
 }

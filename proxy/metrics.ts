@@ -47,4 +47,29 @@ export class GatewayMetrics {
     });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
+
+  // Label children, kept: resolving labels on every request costs more than the increment.
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #latencyChildren = new Map<string, { observe(value: number): void }>();
+
+  /** Counts one answered request. */
+  countRequest(application: string, status: number): void {
+    const key = `${application} ${status}`;
+    let child = this.#requestChildren.get(key);
+    if (child === undefined) {
+      child = this.requests.labels(application, String(status));
+      this.#requestChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  /** Records the time to an upstream's response headers. */
+  observeUpstream(application: string, seconds: number): void {
+    let child = this.#latencyChildren.get(application);
+    if (child === undefined) {
+      child = this.upstreamLatency.labels(application);
+      this.#latencyChildren.set(application, child);
+    }
+    child.observe(seconds);
+  }
 }

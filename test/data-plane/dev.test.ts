@@ -61,10 +61,13 @@ describe('next-image dev (npm start)', () => {
     const post = await request(`${gateway}/_next/image`, { method: 'POST', body: 'x' });
     expect(await post.body.text()).toContain('Route POST:/_next/image not found');
 
-    const pid = dev.child.pid ?? 0;
-    if (existsSync('/proc')) expect(await childrenOf(pid)).toEqual([]);
+    // Whatever the stack started (the optimizer may run transform workers) must end with it.
+    const children = existsSync('/proc') ? await childrenOf(dev.child.pid ?? 0) : [];
     dev.child.kill('SIGTERM');
     expect(await dev.exited()).toEqual({ code: 0, signal: null });
+    await expect
+      .poll(() => children.filter((pid) => existsSync(`/proc/${pid}`)), { timeout: 5_000 })
+      .toEqual([]);
     const after = await request(`${gateway}/`).then(
       () => 'still answering',
       (error: NodeJS.ErrnoException) => error.code,
@@ -89,6 +92,21 @@ describe('next-image dev (npm start)', () => {
     } finally {
       frontend.closeAllConnections();
       frontend.close();
+    }
+  });
+
+  it('says which address is taken when --port is in use, and exits 2', async () => {
+    const squatter = createServer();
+    squatter.listen(0, '127.0.0.1');
+    await once(squatter, 'listening');
+    try {
+      const port = (squatter.address() as AddressInfo).port;
+      const dev = runCli(['dev', '--port', String(port)]);
+      started.push(dev);
+      expect((await dev.exited()).code).toBe(2);
+      expect(dev.stderr()).toContain(`127.0.0.1:${port} is already in use`);
+    } finally {
+      squatter.close();
     }
   });
 
