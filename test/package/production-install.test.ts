@@ -185,14 +185,15 @@ describe('the production install (npm pack → npm ci --omit=dev)', () => {
   it('starts the gateway, which answers /healthz and routes /_next/image to the optimizer', async () => {
     expect(optimizerUrl, 'the optimizer test must pass first').toBeDefined();
     const config = join(work, 'gateway.json');
-    const routes = { routes: ['/_next/image'], methods: ['GET', 'HEAD'] };
+    // The guide's two routes, as the operator renders them.
+    const routes = { prefix: '/', routes: ['/_next/image'], methods: ['GET'] };
     await writeFile(
       config,
       JSON.stringify({
         gateway: {
           applications: [
             { id: 'optimizer', origin: optimizerUrl, proxy: routes },
-            { id: 'frontend', origin: fallbackUrl },
+            { id: 'frontend', origin: fallbackUrl, proxy: { prefix: '/', routes: ['/*'] } },
           ],
         },
       }),
