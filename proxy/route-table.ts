@@ -1,4 +1,4 @@
-import type { GatewayConfig, GatewayMethod } from '../api/gateway-config.ts';
+import { type GatewayConfig, type GatewayMethod, PROXY_DEFAULTS } from '../api/gateway-config.ts';
 import { RouteConflictError } from './errors.ts';
 
 /**
@@ -77,8 +77,8 @@ export function tableApplications(config: GatewayConfig): TableApplication[] {
     out.push({
       id: app.id,
       prefix: app.proxy?.prefix,
-      routes: app.proxy?.routes ?? ['/', '/*'],
-      methods: app.proxy?.methods ?? ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+      routes: app.proxy?.routes ?? PROXY_DEFAULTS.routes,
+      methods: app.proxy?.methods ?? PROXY_DEFAULTS.methods,
     });
   }
   return out;
