@@ -1,11 +1,11 @@
-import { mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENTRY_FORMAT_VERSION } from './entry-format.ts';
-import { FilesystemStore, type FilesystemStoreOptions } from './filesystem.ts';
+import { FilesystemStore, type FilesystemStoreOptions, fileNameFor } from './filesystem.ts';
 import { testEntry } from './test-support/entries.ts';
 
 const logger = pino({ level: 'silent' });
@@ -191,5 +191,55 @@ describe('FilesystemStore', () => {
     expect(await s.revalidate('key-hhhhhhhh', '/h.png', failing)).toBe(false);
     expect(await s.revalidate('key-hhhhhhhh', '/h.png', slow)).toBe(false);
     expect(runs).toBe(1);
+  });
+
+  it('runs produce once for concurrent calls from two processes sharing the directory', async () => {
+    // Two stores on one directory stand for two pods on one RWX volume: only the lock file
+    // (not the in-process flight) can merge their work.
+    const a = store();
+    const b = store();
+    let runs = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const entry = testEntry(2000);
+    const producer = (own: FilesystemStore) => async () => {
+      runs++;
+      await gate;
+      await own.set('key-shared00', entry, '/shared.png');
+      return entry;
+    };
+    const signal = new AbortController().signal;
+    const calls = Array.from({ length: 20 }, (_, i) =>
+      (i % 2 === 0 ? a : b).singleFlight('key-shared00', producer(i % 2 === 0 ? a : b), signal),
+    );
+    while (runs === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    for (const result of await Promise.all(calls))
+      expect(result.buffer.equals(entry.buffer)).toBe(true);
+    expect(runs).toBe(1);
+    expect(await readdir(join(dir, `v${ENTRY_FORMAT_VERSION}`, 'locks'))).toEqual([]);
+  });
+
+  it('takes over a lock file left by a dead process', async () => {
+    const s = store({ lockLeaseMs: 200, lockPollMs: 20 });
+    await s.ready();
+    const locks = join(dir, `v${ENTRY_FORMAT_VERSION}`, 'locks');
+    await mkdir(locks, { recursive: true });
+    const lock = join(locks, `${fileNameFor('key-orphan00')}.lock`);
+    await writeFile(lock, 'dead-process');
+    const past = Date.now() / 1000 - 60;
+    await utimes(lock, past, past);
+    const entry = testEntry(100);
+    expect(
+      await s.singleFlight('key-orphan00', async () => entry, new AbortController().signal),
+    ).toBe(entry);
+    // A lock whose holder stopped touching it just now is taken over once it goes stale.
+    await writeFile(join(locks, `${fileNameFor('key-orphan02')}.lock`), 'just-died');
+    const third = testEntry(100);
+    expect(
+      await s.singleFlight('key-orphan02', async () => third, new AbortController().signal),
+    ).toBe(third);
   });
 });

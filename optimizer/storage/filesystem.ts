@@ -1,27 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CachedImage } from '../types.ts';
-import {
-  decodeEntryFile,
-  decodeEntryHeader,
-  ENTRY_FORMAT_VERSION,
-  ENTRY_HEADER_READ_BYTES,
-  encodeEntryFile,
-} from './entry-format.ts';
+import { decodeEntryFile, ENTRY_FORMAT_VERSION, encodeEntryFile } from './entry-format.ts';
+import { FILE_LOCK_DEFAULTS, type HeldFileLock, tryFileLock } from './file-lock.ts';
+import { scanEntries } from './filesystem-scan.ts';
 import { ByteLru } from './lru.ts';
 import { MemoryStore } from './memory.ts';
 import { createStorageMetrics, type StorageMetrics } from './metrics.ts';
@@ -38,6 +23,10 @@ export interface FilesystemStoreOptions {
   memoryCacheBytes: number;
   logger: Logger;
   registry?: Registry;
+  /** A flight's lock file older than this is taken over (its process died). */
+  lockLeaseMs?: number;
+  /** How often a process waiting on another's lock file looks for the result. */
+  lockPollMs?: number;
 }
 
 /** What the index knows of one file. */
@@ -49,8 +38,21 @@ interface FileInfo {
 
 /** Re-record use on disk at most this often per entry, so hits rarely cost a syscall. */
 const TOUCH_INTERVAL_MS = 60_000;
-/** Files examined at once during the start-up scan. */
-const SCAN_CONCURRENCY = 32;
+
+/** Resolves after `ms`, or rejects when `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    const aborted = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', aborted, { once: true });
+  });
+}
 
 /** File name for a cache key: the key itself when it is a safe name, else its hash. */
 export function fileNameFor(key: string): string {
@@ -65,6 +67,9 @@ export function fileNameFor(key: string): string {
 export class FilesystemStore implements ImageStore {
   readonly #root: string;
   readonly #tmp: string;
+  readonly #locks: string;
+  readonly #lockLeaseMs: number;
+  readonly #lockPollMs: number;
   readonly #logger: Logger;
   readonly #memory: MemoryStore;
   readonly #index: ByteLru<FileInfo>;
@@ -80,6 +85,9 @@ export class FilesystemStore implements ImageStore {
   constructor(options: FilesystemStoreOptions) {
     this.#root = join(options.path, `v${ENTRY_FORMAT_VERSION}`);
     this.#tmp = join(this.#root, 'tmp');
+    this.#locks = join(this.#root, 'locks');
+    this.#lockLeaseMs = options.lockLeaseMs ?? FILE_LOCK_DEFAULTS.leaseMs;
+    this.#lockPollMs = options.lockPollMs ?? FILE_LOCK_DEFAULTS.pollMs;
     this.#logger = options.logger;
     this.#memory = new MemoryStore(options.memoryCacheBytes);
     this.#index = new ByteLru<FileInfo>(options.maxBytes, (name, info) =>
@@ -115,29 +123,7 @@ export class FilesystemStore implements ImageStore {
       this.#used(name);
       return inMemory;
     }
-    let file: Buffer;
-    try {
-      file = await readFile(this.#pathOf(name));
-    } catch (error: unknown) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#failed(error, 'read');
-      this.#forget(name);
-      this.#memory.delete(name);
-      return undefined;
-    }
-    const decoded = decodeEntryFile(file);
-    if (decoded === undefined) {
-      this.#logger.warn({ key }, 'removing a damaged filesystem cache entry');
-      this.#forget(name);
-      await unlink(this.#pathOf(name)).catch(() => undefined);
-      return undefined;
-    }
-    this.#ok();
-    // Another process sharing the directory may have written it: adopt it into the index.
-    if (this.#index.peek(name) === undefined)
-      this.#remember(name, decoded.href, file.byteLength, Date.now());
-    this.#used(name);
-    await this.#memory.set(name, decoded.entry, decoded.href);
-    return decoded.entry;
+    return this.#readDisk(name);
   }
 
   async set(key: string, entry: CachedImage, href: string): Promise<void> {
@@ -159,7 +145,8 @@ export class FilesystemStore implements ImageStore {
     produce: () => Promise<CachedImage>,
     signal: AbortSignal,
   ): Promise<CachedImage> {
-    return this.#flights.run(key, produce, signal);
+    // One flight per key in this process; a lock file extends it to processes sharing the directory.
+    return this.#flights.run(key, (flight) => this.#lockedFlight(key, produce, flight), signal);
   }
 
   revalidate(key: string, href: string, produce: () => Promise<CachedImage>): Promise<boolean> {
@@ -184,6 +171,75 @@ export class FilesystemStore implements ImageStore {
   async close(): Promise<void> {
     await this.#ready;
     await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Reads an entry file, bypassing the in-process tier; a damaged file is removed. */
+  async #readDisk(name: string): Promise<CachedImage | undefined> {
+    let file: Buffer;
+    try {
+      file = await readFile(this.#pathOf(name));
+    } catch (error: unknown) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#failed(error, 'read');
+      this.#forget(name);
+      this.#memory.delete(name);
+      return undefined;
+    }
+    const decoded = decodeEntryFile(file);
+    if (decoded === undefined) {
+      this.#logger.warn({ file: this.#pathOf(name) }, 'removing a damaged filesystem cache entry');
+      this.#forget(name);
+      this.#memory.delete(name);
+      await unlink(this.#pathOf(name)).catch(() => undefined);
+      return undefined;
+    }
+    this.#ok();
+    // Another process sharing the directory may have written it: adopt it into the index.
+    if (this.#index.peek(name) === undefined)
+      this.#remember(name, decoded.href, file.byteLength, Date.now());
+    this.#used(name);
+    await this.#memory.set(name, decoded.entry, decoded.href);
+    return decoded.entry;
+  }
+
+  async #lockedFlight(
+    key: string,
+    produce: () => Promise<CachedImage>,
+    signal: AbortSignal,
+  ): Promise<CachedImage> {
+    await this.#ready;
+    const name = fileNameFor(key);
+    const lockPath = join(this.#locks, `${name}.lock`);
+    const before = await this.#readDisk(name);
+    if (before !== undefined && before.expireAt > Date.now()) return before;
+    // A result is one written since the flight began: fresh, or unlike the entry seen first.
+    const landed = async (): Promise<CachedImage | undefined> => {
+      const now = await this.#readDisk(name);
+      if (now === undefined) return undefined;
+      const changed =
+        before === undefined || now.etag !== before.etag || now.expireAt !== before.expireAt;
+      return changed || now.expireAt > Date.now() ? now : undefined;
+    };
+    for (;;) {
+      signal.throwIfAborted();
+      let lock: HeldFileLock | undefined;
+      try {
+        await this.#ensureDir(this.#locks);
+        lock = await tryFileLock(lockPath, this.#lockLeaseMs);
+      } catch (error: unknown) {
+        this.#failed(error, 'lock');
+        return produce();
+      }
+      if (lock !== undefined) {
+        try {
+          return (await landed()) ?? (await produce());
+        } finally {
+          await lock.release();
+        }
+      }
+      await sleep(this.#lockPollMs, signal);
+      const result = await landed();
+      if (result !== undefined) return result;
+    }
   }
 
   async #write(name: string, entry: CachedImage, href: string): Promise<void> {
@@ -261,56 +317,14 @@ export class FilesystemStore implements ImageStore {
     // Temp files are leftovers of writes a crash interrupted: never entries.
     await rm(this.#tmp, { recursive: true, force: true });
     await mkdir(this.#tmp, { recursive: true });
-    const found: Array<{ name: string; href: string; bytes: number; mtimeMs: number }> = [];
-    const files: string[] = [];
-    for (const shard of await readdir(this.#root)) {
-      if (shard === 'tmp') continue;
-      const names = await readdir(join(this.#root, shard)).catch(() => []);
-      for (const name of names) files.push(name);
-    }
-    for (let i = 0; i < files.length; i += SCAN_CONCURRENCY) {
-      const batch = files.slice(i, i + SCAN_CONCURRENCY);
-      for (const info of await Promise.all(batch.map((name) => this.#inspect(name)))) {
-        if (info !== undefined) found.push(info);
-      }
-    }
-    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    const found = await scanEntries(this.#root, this.#logger, (error) =>
+      this.#failed(error, 'scan'),
+    );
     for (const f of found) this.#remember(f.name, f.href, f.bytes, f.mtimeMs);
     this.#logger.debug(
       { entries: this.#index.size, bytes: this.#index.bytes },
       'filesystem cache scanned',
     );
-  }
-
-  /** Reads one file's header; removes it when it is not a complete entry of this version. */
-  async #inspect(
-    name: string,
-  ): Promise<{ name: string; href: string; bytes: number; mtimeMs: number } | undefined> {
-    const path = this.#pathOf(name);
-    try {
-      const info = await stat(path);
-      const handle = await open(path, 'r');
-      let head: Buffer;
-      try {
-        const length = Math.min(info.size, ENTRY_HEADER_READ_BYTES);
-        const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, 0);
-        head = buffer.subarray(0, bytesRead);
-      } finally {
-        await handle.close();
-      }
-      let header = decodeEntryHeader(head);
-      // Very long hrefs push the header past the first read: read the whole file then.
-      if (header === undefined && info.size > head.byteLength)
-        header = decodeEntryHeader(await readFile(path));
-      if (header !== undefined && header.bodyOffset + header.meta.bytes === info.size) {
-        return { name, href: header.meta.href, bytes: info.size, mtimeMs: info.mtimeMs };
-      }
-      this.#logger.warn({ file: path }, 'removing a damaged filesystem cache entry');
-      await unlink(path);
-    } catch (error: unknown) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.#failed(error, 'scan');
-    }
-    return undefined;
   }
 
   async #ensureDir(dir: string): Promise<void> {
