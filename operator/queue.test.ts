@@ -44,6 +44,17 @@ describe('WorkQueue', () => {
     expect(q.failures('k')).toBe(0);
   });
 
+  it('paces retries overall once the burst is spent', async () => {
+    const q = new WorkQueue();
+    for (let i = 0; i < BACKOFF.burst; i++) q.addRateLimited(`k${i}`);
+    for (let i = 0; i < BACKOFF.burst; i++) await q.get();
+    const started = Date.now();
+    q.addRateLimited('one-too-many');
+    expect(await q.get()).toBe('one-too-many');
+    // 10 tokens per second: the next one is ~100 ms away, far beyond the key's own 5 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50);
+  });
+
   it('releases waiting workers on shutdown', async () => {
     const q = new WorkQueue();
     const next = q.get();

@@ -1,7 +1,24 @@
 import type { OperatorMetrics } from './metrics.ts';
 
-/** Per-key exponential backoff, as controller-runtime's default: 5 ms doubling to 1000 s. */
-export const BACKOFF = { baseMs: 5, maxMs: 1_000_000 } as const;
+/**
+ * Retry pacing, as controller-runtime's default rate limiter: per key, 5 ms doubling to 1000 s;
+ * overall, a token bucket of 10 retries per second with a burst of 100 — the larger delay wins.
+ */
+export const BACKOFF = { baseMs: 5, maxMs: 1_000_000, qps: 10, burst: 100 } as const;
+
+/** A token bucket that hands out reservations: the delay until a token is available. */
+class TokenBucket {
+  #tokens: number = BACKOFF.burst;
+  #at = Date.now();
+
+  reserve(): number {
+    const now = Date.now();
+    this.#tokens = Math.min(BACKOFF.burst, this.#tokens + ((now - this.#at) / 1000) * BACKOFF.qps);
+    this.#at = now;
+    this.#tokens -= 1;
+    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens / BACKOFF.qps) * 1000);
+  }
+}
 
 /**
  * A client-go style work queue of keys (`namespace/name`): a key waiting is queued once however
@@ -17,6 +34,7 @@ export class WorkQueue {
   readonly #startedAt = new Map<string, number>();
   readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #failures = new Map<string, number>();
+  readonly #bucket = new TokenBucket();
   readonly #waiters: Array<(key: string | undefined) => void> = [];
   readonly #metrics: OperatorMetrics | undefined;
   readonly #labels = { name: 'imageoptimizer', controller: 'imageoptimizer' };
@@ -55,12 +73,13 @@ export class WorkQueue {
     this.#delayed.set(key, { at, timer });
   }
 
-  /** Queues `key` after its backoff, which doubles with each failure until `forget`. */
+  /** Queues `key` after its backoff (doubling per failure until `forget`, and at most 10/s overall). */
   addRateLimited(key: string): void {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
     this.#metrics?.queueRetries.inc(this.#labels);
-    this.addAfter(key, Math.min(BACKOFF.maxMs, BACKOFF.baseMs * 2 ** failures));
+    const perKey = Math.min(BACKOFF.maxMs, BACKOFF.baseMs * 2 ** failures);
+    this.addAfter(key, Math.max(perKey, this.#bucket.reserve()));
   }
 
   /** Clears the failure count of `key` (after a success). */
