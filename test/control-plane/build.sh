@@ -156,7 +156,17 @@ build_in "$HERE/go/k8s" "$STAGE/kube-controller-manager" "$K8S_LD" k8s.io/kubern
 log "kube-controller-manager done (${SECONDS}s elapsed)"
 
 log "helm v$HELM_VERSION"
-build_in "$HERE/go/helm" "$STAGE/helm" "-X helm.sh/helm/v$HELM_MAJOR/internal/version.version=v$HELM_VERSION" "helm.sh/helm/v$HELM_MAJOR/cmd/helm"
+# As helm's Makefile does: the default .Capabilities.KubeVersion of `helm template` and
+# lint's deprecation checks come from the client-go version helm is built with
+# (v0.37.x -> 1.37); unstamped, helm assumes Kubernetes 1.20.
+HELM_PKG="helm.sh/helm/v$HELM_MAJOR"
+CLIENT_GO="$(cd "$HERE/go/helm" && go list -mod=readonly -f '{{.Version}}' -m k8s.io/client-go)"
+CLIENT_GO="${CLIENT_GO#v}"; KV_MAJOR=$(( ${CLIENT_GO%%.*} + 1 )); KV_MINOR="${CLIENT_GO#*.}"; KV_MINOR="${KV_MINOR%%.*}"
+HELM_LD="-X $HELM_PKG/internal/version.version=v$HELM_VERSION -X $HELM_PKG/internal/version.gitTreeState=clean"
+for p in pkg/lint/rules pkg/chartutil; do
+  HELM_LD+=" -X $HELM_PKG/$p.k8sVersionMajor=$KV_MAJOR -X $HELM_PKG/$p.k8sVersionMinor=$KV_MINOR"
+done
+build_in "$HERE/go/helm" "$STAGE/helm" "$HELM_LD" "$HELM_PKG/cmd/helm"
 log "helm done (${SECONDS}s elapsed)"
 
 rm -rf "$BIN"; mv "$STAGE" "$BIN"

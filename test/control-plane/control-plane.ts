@@ -94,9 +94,26 @@ const token = (): string => randomBytes(24).toString('hex');
 /** Starts a fresh control plane in a temp dir; always stops what it started on failure. */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`[control-plane] ${line}\n`));
-  const timeoutMs = opts.timeoutMs ?? 60_000;
   const binDir = opts.binDir ?? (await ensureBinaries());
   await assertBinaries(binDir);
+  try {
+    return await startOnce(opts, binDir, log);
+  } catch (err) {
+    // Free ports are picked by binding port 0 and closing it, so another process can
+    // take one before our server binds it; one retry on fresh ports covers that race.
+    if (!(err instanceof ControlPlaneError && /address already in use/.test(err.message)))
+      throw err;
+    log('a port was taken meanwhile; retrying on fresh ports');
+    return startOnce(opts, binDir, log);
+  }
+}
+
+async function startOnce(
+  opts: ControlPlaneOptions,
+  binDir: string,
+  log: (line: string) => void,
+): Promise<ControlPlane> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();
 
   const dir = await mkdtemp(join(tmpdir(), 'next-image-cp-'));

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 
 /**
  * Asks the kernel for a free loopback port. The port is released before the caller
- * binds it, so a tiny race exists; the start-up retries a failed process once.
+ * binds it, so a tiny race exists; startControlPlane retries once on fresh ports.
  */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
