@@ -46,6 +46,11 @@ export const OptimizerTuningSchema = z.strictObject({
   fetchTimeoutMs: z.number().int().min(1).default(7000),
   /** sharp's own timeout per transform, as Next's imgOptTimeoutInSeconds. */
   transformTimeoutSeconds: z.number().int().min(1).max(3600).default(7),
+  /**
+   * Where transforms run: `process` (child processes that are killed when a job's budget
+   * runs out — sharp's own timeout cannot stop an encoder's tail) or `none` (in-process).
+   */
+  transformIsolation: z.enum(['process', 'none']).default('process'),
   /** Grace period for in-flight work on SIGTERM. */
   shutdownGraceMs: z.number().int().min(0).default(25_000),
   /** Bearer token that enables the purge endpoint; unset = disabled. */

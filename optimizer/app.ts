@@ -14,7 +14,13 @@ import { cacheKey } from './cache-key.ts';
 import { fallbackBase } from './config.ts';
 import { ImageError, MESSAGES, QueueFullError } from './errors.ts';
 import { closeFetchAgents } from './fetch/index.ts';
-import { contentTypeForExtension, defaultConcurrency, TransformQueue } from './image/index.ts';
+import {
+  contentTypeForExtension,
+  defaultConcurrency,
+  optimizeImage,
+  TransformProcessPool,
+  TransformQueue,
+} from './image/index.ts';
 import { ImageCache } from './image-cache.ts';
 import { createMetrics, type OptimizerMetrics } from './metrics.ts';
 import {
@@ -57,8 +63,13 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
   const io = config.next.imageOptimizer;
   const images = config.next.images;
   const tuning = config.optimizer;
+  const concurrency = tuning.concurrency ?? defaultConcurrency();
+  const pool =
+    tuning.transformIsolation === 'process'
+      ? new TransformProcessPool({ size: concurrency })
+      : undefined;
   const queue = new TransformQueue({
-    concurrency: tuning.concurrency ?? defaultConcurrency(),
+    concurrency,
     queueSize: tuning.queueSize,
   });
   const metrics = createMetrics(() => ({ depth: queue.depth, running: queue.running }));
@@ -76,6 +87,8 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     transformTimeoutSeconds: tuning.transformTimeoutSeconds,
     maxInputPixels: tuning.maxInputPixels,
     queue,
+    transform: (options, signal) =>
+      pool === undefined ? optimizeImage(options) : pool.transform(options, signal),
     metrics,
     logger,
   };
@@ -153,6 +166,7 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
   app.addHook('onClose', async () => {
     await store.close();
     await closeFetchAgents();
+    await pool?.close();
   });
 
   function sendImage(

@@ -9,7 +9,7 @@ import {
   detectContentType,
   extensionFor,
   isAnimated,
-  optimizeImage,
+  type OptimizeOptions,
   outputType,
   readDimensions,
   type TransformQueue,
@@ -29,6 +29,8 @@ export interface PipelineDeps {
   transformTimeoutSeconds: number;
   maxInputPixels: number;
   queue: TransformQueue;
+  /** Runs one transform (in-process or in a killable child); `signal` is the job's budget. */
+  transform: (options: OptimizeOptions, signal: AbortSignal) => Promise<Buffer>;
   metrics: OptimizerMetrics;
   logger: Logger;
 }
@@ -159,14 +161,17 @@ export async function produceImage(
     const buffer = await deps.queue.run(() => {
       if (signal.aborted) throw signal.reason;
       const remaining = remainingSeconds(signal);
-      return optimizeImage({
-        buffer: upstream.buffer,
-        contentType,
-        width: params.width,
-        quality: params.quality,
-        timeoutSeconds: Math.max(1, Math.min(deps.transformTimeoutSeconds, remaining)),
-        maxInputPixels: deps.maxInputPixels,
-      });
+      return deps.transform(
+        {
+          buffer: upstream.buffer,
+          contentType,
+          width: params.width,
+          quality: params.quality,
+          timeoutSeconds: Math.max(1, Math.min(deps.transformTimeoutSeconds, remaining)),
+          maxInputPixels: deps.maxInputPixels,
+        },
+        signal,
+      );
     }, signal);
     deps.metrics.transformDuration.observe(
       { format: extensionFor(contentType) ?? 'other' },

@@ -97,6 +97,25 @@ describe('TransformProcessPool', () => {
     await expect(p.transform(options(jpeg))).resolves.toBeInstanceOf(Buffer);
   });
 
+  it('kills the child at once when the job is cancelled, and drops queued work', async () => {
+    const p = pool(1, 60);
+    const controller = new AbortController();
+    const svg = options(unstoppableSvg(), {
+      contentType: 'image/jpeg',
+      width: 3000,
+      timeoutSeconds: 60,
+    });
+    const running = p.transform(svg, controller.signal);
+    const queued = p.transform(options(jpeg), controller.signal);
+    controller.abort();
+    await expect(running).rejects.toMatchObject({
+      message: 'the job was cancelled; transform killed',
+    });
+    await expect(queued).rejects.toMatchObject({ message: 'the job was cancelled' });
+    // The killed child is replaced: the next job is served.
+    await expect(p.transform(options(jpeg))).resolves.toBeInstanceOf(Buffer);
+  });
+
   it('fails queued and new work once closed', async () => {
     const p = pool(1);
     const running = p.transform(

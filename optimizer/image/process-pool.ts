@@ -74,13 +74,45 @@ export class TransformProcessPool {
     return this.#workers.size;
   }
 
-  /** optimizeImage in a child; killed `killGraceSeconds` after its timeout, TRANSFORM_FAILED. */
-  transform(options: OptimizeOptions): Promise<Buffer> {
+  /**
+   * optimizeImage in a child; killed `killGraceSeconds` after its timeout, TRANSFORM_FAILED.
+   * When `signal` aborts (the job's budget ran out), the child is killed at once.
+   */
+  transform(options: OptimizeOptions, signal?: AbortSignal): Promise<Buffer> {
     if (this.#closed) return Promise.reject(new TransformError('the transform pool is closed'));
+    if (signal?.aborted) return Promise.reject(new TransformError('the job was cancelled'));
     return new Promise<Buffer>((resolve, reject) => {
-      this.#pending.push({ options, resolve, reject });
+      const pending: Pending = { options, resolve, reject };
+      const onAbort = (): void => this.#cancel(pending);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      pending.resolve = (buffer) => {
+        done();
+        resolve(buffer);
+      };
+      pending.reject = (error) => {
+        done();
+        reject(error);
+      };
+      this.#pending.push(pending);
       this.#dispatch();
     });
+  }
+
+  /** Drops a job that has not started, or kills the child running it. */
+  #cancel(pending: Pending): void {
+    const waiting = this.#pending.indexOf(pending);
+    if (waiting !== -1) {
+      this.#pending.splice(waiting, 1);
+      pending.reject(new TransformError('the job was cancelled'));
+      return;
+    }
+    for (const worker of this.#workers) {
+      if (worker.job?.reject === pending.reject) {
+        this.#fail(worker, new TransformError('the job was cancelled; transform killed'));
+        return;
+      }
+    }
   }
 
   /** Kills every child and fails whatever has not finished. */
