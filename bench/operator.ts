@@ -51,7 +51,12 @@ function spawnOperator(
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`operator exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; metrics?: string; health?: string };
+      let entry: { msg?: string; metrics?: string; health?: string } = {};
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return; // not a log line of ours
+      }
       if (entry.msg === 'operator started')
         resolve({ child, metrics: entry.metrics ?? '', health: entry.health ?? '' });
     });

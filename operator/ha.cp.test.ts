@@ -84,7 +84,12 @@ function spawnOperator(identity: string): Promise<{ child: ChildProcess; metrics
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`operator ${identity} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; metrics?: string };
+      let entry: { msg?: string; metrics?: string } = {};
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return; // not a log line of ours
+      }
       if (entry.msg === 'operator started' && entry.metrics !== undefined)
         resolve({ child, metricsUrl: entry.metrics });
     });
