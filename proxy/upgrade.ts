@@ -81,11 +81,21 @@ export function handleUpgrades(
     );
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const outgoing = send(target, { method: 'GET', headers, timeout: options.timeout });
-    socket.on('error', () => outgoing.destroy());
+    // A client that leaves mid-handshake must not leave the upstream request waiting.
+    let upgraded = false;
+    let abandoned = false;
+    const abandon = (): void => {
+      if (upgraded || abandoned) return;
+      abandoned = true;
+      outgoing.destroy();
+    };
+    socket.on('error', abandon);
+    socket.on('close', abandon);
     outgoing.on('timeout', () =>
       outgoing.destroy(Object.assign(new Error('upgrade timed out'), { code: 'ETIMEDOUT' })),
     );
     outgoing.on('error', (error) => {
+      if (abandoned) return;
       const failure = upstreamFailure(error, application, upstream.origin);
       options.metrics.upgrades.inc({ application, outcome: String(failure.statusCode) });
       options.logger.error({ err: error, application }, failure.message);
@@ -98,6 +108,7 @@ export function handleUpgrades(
       res.pipe(socket);
     });
     outgoing.on('upgrade', (res, upstreamSocket: Socket, upstreamEarly: Buffer) => {
+      upgraded = true;
       outgoing.setTimeout(0);
       options.metrics.upgrades.inc({ application, outcome: '101' });
       options.metrics.openUpgrades.inc({ application });
