@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { pinnedVersions } from '../control-plane/config.ts';
@@ -28,6 +29,22 @@ export interface HelmResult {
 }
 
 /**
+ * No user config: helm reads and writes only under a temp dir of this process, and talks
+ * only to the test control plane (for install/uninstall; lint and template stay offline).
+ */
+function helmEnv(): NodeJS.ProcessEnv {
+  const home = join(tmpdir(), `helm-test-${process.pid}`);
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+    KUBECONFIG: controlPlane().kubeconfigPath,
+  };
+}
+
+/**
  * Runs the helm that test/control-plane/build.sh built (never one from PATH). `lint` and
  * `template` get `--kube-version` of the test control plane, as Argo CD passes the
  * cluster's version: a helm built without release ldflags would assume Kubernetes 1.20.
@@ -38,19 +55,10 @@ export function helm(args: string[]): Promise<HelmResult> {
     args = [...args, '--kube-version', pinnedVersions().kubernetes];
   }
   return new Promise((resolve) => {
-    execFile(
-      bin,
-      args,
-      // No cluster access and no user config: helm reads only what the test gives it.
-      {
-        env: { PATH: process.env.PATH, HOME: '/nonexistent', HELM_CACHE_HOME: '/tmp/helm-cache' },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-        resolve({ code, stdout, stderr });
-      },
-    );
+    execFile(bin, args, { env: helmEnv(), timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
