@@ -88,6 +88,15 @@ describe('GatewayConfigSchema', () => {
     expect(text).toMatch(/routes\[1\]: a route must start with "\/"/);
   });
 
+  it('keeps prefixes plain', () => {
+    const list = problems({
+      gateway: { applications: [{ id: 'a', origin: 'http://a', proxy: { prefix: '/t/:tenant' } }] },
+    });
+    expect(list).toEqual([
+      '$.gateway.applications[0].proxy.prefix: prefix is a plain path such as "/shop" (no parameters, wildcards, "?" or "#")',
+    ]);
+  });
+
   it('requires an origin or a discovery entry for every proxied application', () => {
     expect(problems({ gateway: { applications: [{ id: 'web' }] } })).toEqual([
       '$.gateway.applications[0]: application "web" has no origin: give it "origin": "http://host:port" or add discovery ({"apps": {"web": "http://host:port"}} or {"namespace": "<ns>"})',

@@ -63,7 +63,13 @@ const methodSchema = z
 /** `gateway.applications[].proxy` as Platformatic defines it, minus the keys that load code. */
 export const ProxyRouteOptionsSchema = z.strictObject({
   /** Mount point; leading/trailing "/" normalised. Default: "/<id>" (Platformatic's last resort). */
-  prefix: z.string().optional(),
+  prefix: z
+    .string()
+    .refine(
+      (prefix) => !/[:*?#]/.test(prefix),
+      'prefix is a plain path such as "/shop" (no parameters, wildcards, "?" or "#")',
+    )
+    .optional(),
   /** Path patterns below `prefix`; default `["/", "/*"]`. */
   routes: z
     .array(RoutePatternSchema)
