@@ -1,14 +1,28 @@
 import { z } from 'zod';
+import { int, rules } from './cel-rules.ts';
 import { AppIdSchema } from './discovery-config.ts';
 import { GATEWAY_METHODS, PROXY_DEFAULTS } from './gateway-config.ts';
+import { ImageOptimizerStatusSchema } from './image-optimizer-status.ts';
 import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
 import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
+import {
+  AutoscalingSchema,
+  DEFAULT_GATEWAY_RESOURCES,
+  DEFAULT_OPTIMIZER_RESOURCES,
+  DEFAULT_VALKEY_RESOURCES,
+  PodDisruptionBudgetSchema,
+  ResourcesSchema,
+  ServiceSpecSchema,
+} from './workload.ts';
+
+export * from './image-optimizer-status.ts';
+export * from './workload.ts';
 
 // The ImageOptimizer custom resource (nextimage.dev/v1alpha1), defined once: the CRD in
 // crds/ is generated from these schemas (`npm run generate:crds`) and `render` reads the
 // parsed types. Only shapes a structural CRD schema can express are used here (no
 // transforms, no object|string unions); every cross-field rule is written once as a CEL
-// rule plus the same check in TypeScript (see `rules`), so `next-image render` rejects
+// rule plus the same check in TypeScript (api/cel-rules.ts), so `next-image render` rejects
 // what the API server rejects.
 
 export const GROUP = 'nextimage.dev';
@@ -20,51 +34,6 @@ export const SINGULAR = 'imageoptimizer';
 export const SHORT_NAMES = ['imgopt'];
 /** Where filesystem storage lives in a pod (the guide's relative default means nothing there). */
 export const CR_FILESYSTEM_PATH = '/var/cache/next-image';
-
-/** A cross-field rule: CEL for the API server, `check` for everything else. */
-interface Rule<T> {
-  rule: string;
-  message: string;
-  check: (value: T) => boolean;
-  fieldPath?: string;
-}
-
-/** Attaches rules both as `x-kubernetes-validations` and as zod refinements. */
-function rules<S extends z.ZodType>(schema: S, list: Array<Rule<z.output<S>>>): S {
-  const refined = schema.superRefine((value, ctx) => {
-    for (const r of list) {
-      if (!r.check(value)) {
-        const path = r.fieldPath?.split('.').filter((p) => p !== '') ?? [];
-        ctx.addIssue({ code: 'custom', message: r.message, path });
-      }
-    }
-  });
-  const validations = list.map(({ rule, message, fieldPath }) =>
-    fieldPath === undefined ? { rule, message } : { rule, message, fieldPath },
-  );
-  return refined.meta({ 'x-kubernetes-validations': validations }) as S;
-}
-
-const int = (min: number, max: number): z.ZodNumber => z.number().int().min(min).max(max);
-
-/** A Kubernetes resource quantity such as `250m`, `512Mi` or `2`. */
-const QuantitySchema = z
-  .string()
-  .regex(
-    /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/,
-    'must be a Kubernetes quantity such as 250m, 512Mi or 2',
-  );
-const ResourceListSchema = z.strictObject({
-  cpu: QuantitySchema.optional(),
-  memory: QuantitySchema.optional(),
-  'ephemeral-storage': QuantitySchema.optional(),
-});
-
-/** Container resources, as in a Pod spec (cpu, memory, ephemeral-storage only). */
-export const ResourcesSchema = z
-  .strictObject({ requests: ResourceListSchema.optional(), limits: ResourceListSchema.optional() })
-  .describe('Compute resources of the container, as in a Pod spec.');
-export type Resources = z.infer<typeof ResourcesSchema>;
 
 /** `next.imageOptimizer.storage`, flattened into one object so the CRD schema stays structural. */
 export const CrStorageSchema = rules(
@@ -169,58 +138,6 @@ export const CrImagesSchema = ImagesConfigSchema.extend({
 );
 export type CrImages = z.infer<typeof CrImagesSchema>;
 
-/** An integer or a percentage such as "50%". */
-const IntOrPercentSchema = z.union([
-  z.number().int().min(0),
-  z.string().regex(/^[0-9]+%$/, 'must be a number or a percentage such as "50%"'),
-]);
-
-export const AutoscalingSchema = rules(
-  z
-    .strictObject({
-      minReplicas: int(1, 1000).default(1),
-      maxReplicas: int(1, 1000).default(5),
-      targetCPUUtilizationPercentage: int(1, 100).default(80),
-    })
-    .describe('When present, a HorizontalPodAutoscaler owns the optimizer replicas.'),
-  [
-    {
-      rule: 'self.minReplicas <= self.maxReplicas',
-      message: 'autoscaling.minReplicas must not exceed autoscaling.maxReplicas',
-      check: (a) => a.minReplicas <= a.maxReplicas,
-    },
-  ],
-);
-
-export const PodDisruptionBudgetSchema = rules(
-  z
-    .strictObject({
-      minAvailable: IntOrPercentSchema.optional(),
-      maxUnavailable: IntOrPercentSchema.optional(),
-    })
-    .describe('When present, a PodDisruptionBudget for the optimizer pods (set one of the two).'),
-  [
-    {
-      rule: 'has(self.minAvailable) != has(self.maxUnavailable)',
-      message: 'podDisruptionBudget needs exactly one of minAvailable and maxUnavailable',
-      check: (p) => (p.minAvailable === undefined) !== (p.maxUnavailable === undefined),
-    },
-  ],
-);
-
-export const DEFAULT_OPTIMIZER_RESOURCES: Resources = {
-  requests: { cpu: '250m', memory: '512Mi' },
-  limits: { memory: '1Gi' },
-};
-export const DEFAULT_GATEWAY_RESOURCES: Resources = {
-  requests: { cpu: '50m', memory: '64Mi' },
-  limits: { memory: '256Mi' },
-};
-export const DEFAULT_VALKEY_RESOURCES: Resources = {
-  requests: { cpu: '50m', memory: '64Mi' },
-  limits: { memory: '320Mi' },
-};
-
 /** `spec.optimizer`: the optimizer workload. */
 export const CrOptimizerSchema = z
   .strictObject({
@@ -237,13 +154,6 @@ export const CrOptimizerSchema = z
   })
   .describe('The optimizer pods.');
 export type CrOptimizer = z.infer<typeof CrOptimizerSchema>;
-
-export const ServiceSpecSchema = z.strictObject({
-  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
-  port: int(1, 65535).default(80),
-  annotations: z.record(z.string(), z.string()).optional(),
-});
-export type ServiceSpec = z.infer<typeof ServiceSpecSchema>;
 
 /** `gateway.applications[]` in a form a structural schema can hold (no `proxy: false`). */
 export const CrGatewayApplicationSchema = z.strictObject({
@@ -371,58 +281,6 @@ export const ImageOptimizerSpecSchema = rules(
 );
 export type ImageOptimizerSpec = z.infer<typeof ImageOptimizerSpecSchema>;
 export type ImageOptimizerSpecInput = z.input<typeof ImageOptimizerSpecSchema>;
-
-/** A metav1.Condition. */
-export const ConditionSchema = z.strictObject({
-  type: z.string().min(1).max(316),
-  status: z.enum(['True', 'False', 'Unknown']),
-  observedGeneration: z.number().int().min(0).optional(),
-  lastTransitionTime: z.string().describe('RFC 3339 time of the last status flip.'),
-  reason: z
-    .string()
-    .min(1)
-    .max(1024)
-    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
-  message: z.string().max(32768),
-});
-export type Condition = z.infer<typeof ConditionSchema>;
-
-/** `status` of an ImageOptimizer; written only by the operator. */
-export const ImageOptimizerStatusSchema = z.strictObject({
-  observedGeneration: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe('The spec generation this status describes.'),
-  conditions: z
-    .array(ConditionSchema)
-    .max(16)
-    .optional()
-    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
-    .describe('Ready, Progressing and Degraded.'),
-  replicas: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe('Optimizer pods that exist (for the scale subresource).'),
-  readyReplicas: z.number().int().min(0).optional().describe('Optimizer pods that are ready.'),
-  selector: z
-    .string()
-    .optional()
-    .describe('Label selector of the optimizer pods (for the scale subresource).'),
-  storage: z
-    .string()
-    .optional()
-    .describe('Storage in use, e.g. memory, filesystem, redis, valkey (managed).'),
-  gatewayAddress: z
-    .string()
-    .optional()
-    .describe('Where the gateway answers: its load balancer, else its cluster DNS name.'),
-  gatewayReadyReplicas: z.number().int().min(0).optional(),
-});
-export type ImageOptimizerStatus = z.infer<typeof ImageOptimizerStatusSchema>;
 
 /** Child names are `<name>-optimizer` etc., and Service names must be DNS-1035 labels. */
 export const NAME_RULE = {
