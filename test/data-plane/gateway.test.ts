@@ -192,9 +192,9 @@ describe('next-image gateway (process)', () => {
         body: Readable.from(body()),
       });
       expect(await up.body.text()).toBe(String(TOTAL));
-      // Over the whole run (both directions, garbage included) the peak stays far below the
-      // 200 MB that went through.
-      expect((await memory(pid)).peak - before.rss).toBeLessThan(2 * MEMORY_BOUND);
+      // A loose ceiling over the whole run (both directions, uncollected garbage included,
+      // which alone reaches ~100 MB); the held-transfer check above is the sharp one.
+      expect((await memory(pid)).peak - before.rss).toBeLessThan(160 * MB);
     },
     60_000,
   );
