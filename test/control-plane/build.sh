@@ -114,9 +114,11 @@ build_in() { # dir, output, ldflags, packages...
   (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags "-s -w $ld" -o "$out" "$@")
 }
 
+# One build (and one regeneration of the Go modules) at a time per cache dir: several
+# test runs on one machine may call this script at once.
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
-flock 9 # one build at a time per cache dir (globalSetup and a manual run may race)
+flock 9
 
 regen_needed() { [[ $REGEN == 1 ]] || ! grep -qF "$2" "$1/go.mod" 2>/dev/null || [[ ! -f "$1/go.sum" ]]; }
 needs_regen() { # dir, "module version": regenerate when forced or when go.mod pins another version
