@@ -1,8 +1,10 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/rbac.ts';
-import { CHART, helm, only, operatorArgs, template } from './helm.ts';
+import { ROOT } from '../package/install.ts';
+import { CHART, helm, type Manifest, only, operatorArgs, template } from './helm.ts';
 
 // helm lint and helm template with the helm built by test/control-plane/build.sh (this
 // file runs in the control-plane vitest project, whose global setup builds it).
@@ -126,6 +128,16 @@ describe('helm template', () => {
       [{ kind: 'ServiceAccount', name: 'nio-next-image-operator', namespace: 'nio-system' }],
     ]);
     expect(operatorArgs(manifests)).toContain('--namespaces=team-a,team-b');
+  });
+
+  it('installs the very CRD of crds/ (same spec and name)', async () => {
+    const file = parse(
+      await readFile(join(ROOT, 'crds', 'imageoptimizers.nextimage.dev.yaml'), 'utf8'),
+    ) as Manifest;
+    const rendered = only(await template('nio', 'nio-system'), 'CustomResourceDefinition');
+    expect(rendered.metadata.name).toBe(file.metadata.name);
+    expect(rendered.spec).toEqual(file.spec);
+    expect(rendered.metadata.labels).toMatchObject(file.metadata.labels ?? {});
   });
 
   it('leaves the CRD out with crds.enabled=false and unkept with crds.keep=false', async () => {
