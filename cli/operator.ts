@@ -34,7 +34,7 @@ export async function runOperator(argv: string[]): Promise<void> {
     'operator started',
   );
   const onSignal = (signal: NodeJS.Signals): void => {
-    logger.info({ signal }, 'stopping: draining the queue and releasing the lease');
+    logger.info({ signal }, 'stopping: finishing reconciles in flight and releasing the lease');
     operator.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -109,8 +109,7 @@ const leaderGauge = async (metricsUrl: string): Promise<string | undefined> =>
 
 describe('operator restarts and leader election', () => {
   it('converges without duplicates when the operator is stopped mid-work and started again', async () => {
-    const first = await startTestOperator(kc, testOperatorConfig([namespace], { workers: 2 }));
-    const names = Array.from({ length: 12 }, (_, i) => `site-${i}`);
+    const names = Array.from({ length: 16 }, (_, i) => `site-${i}`);
     await Promise.all(
       names.map((n) =>
         createCr(
@@ -122,8 +121,14 @@ describe('operator restarts and leader election', () => {
         ),
       ),
     );
-    await new Promise((r) => setTimeout(r, 400));
+    // One worker, every resource already queued: stop it once some but not all are done.
+    const first = await startTestOperator(kc, testOperatorConfig([namespace], { workers: 1 }));
+    const withStatus = async (): Promise<number> =>
+      (await client.list<CrObject>(crPath(namespace))).items.filter((cr) => cr.status !== undefined)
+        .length;
+    while ((await withStatus()) === 0) await new Promise((r) => setTimeout(r, 10));
     await first.stop();
+    expect(await withStatus()).toBeLessThan(names.length);
     const second = await startTestOperator(kc, testOperatorConfig([namespace]));
     try {
       await eventually(

@@ -21,7 +21,7 @@ export interface RunningOperator {
   isLeader(): boolean;
   /** Resolves when the operator has stopped on its own (leadership lost); rejects never. */
   readonly lost: Promise<Error>;
-  /** Drains the queue, releases the Lease, stops informers and servers. */
+  /** Finishes reconciles in flight, releases the Lease, stops informers and servers. */
   stop(): Promise<void>;
 }
 

@@ -63,6 +63,13 @@ describe('WorkQueue', () => {
     q.add('ignored');
     expect(q.length).toBe(0);
   });
+
+  it('hands out nothing more after shutdown, even keys that were waiting', async () => {
+    const q = new WorkQueue();
+    q.add('waiting');
+    q.shutDown();
+    expect(await q.get()).toBeUndefined();
+  });
 });
 
 describe('microTime', () => {

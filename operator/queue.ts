@@ -94,9 +94,11 @@ export class WorkQueue {
 
   /** The next key to process, or undefined once the queue is shut down. */
   get(): Promise<string | undefined> {
+    // After shutdown nothing more is handed out, even if keys wait: they belong to whoever
+    // leads next, and a stopping replica must not act on them.
+    if (this.#shuttingDown) return Promise.resolve(undefined);
     const key = this.#queue.shift();
     if (key !== undefined) return Promise.resolve(this.#take(key));
-    if (this.#shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -120,7 +122,7 @@ export class WorkQueue {
     return this.#processing.size;
   }
 
-  /** Stops handing out keys; waiting `get` calls resolve with undefined. */
+  /** Stops handing out keys (queued ones stay unprocessed); waiting `get` calls resolve with undefined. */
   shutDown(): void {
     this.#shuttingDown = true;
     for (const { timer } of this.#delayed.values()) clearTimeout(timer);
