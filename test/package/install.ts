@@ -86,10 +86,14 @@ export async function pack(staging: string, destination: string): Promise<string
  * against package.json, dev tools included, and a production install must not depend on
  * the lock describing every platform's biome binary.
  */
-export async function installProduction(tarball: string, dir: string): Promise<void> {
+export async function installProduction(
+  tarball: string,
+  dir: string,
+  extraArgs: string[] = [],
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   await run('tar', ['-xzf', tarball, '-C', dir, '--strip-components=1'], dir);
   await writeFile(join(dir, 'package-lock.json'), await readFile(join(ROOT, 'package-lock.json')));
   await run('npm', ['pkg', 'delete', 'devDependencies'], dir);
-  await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], dir, 600_000);
+  await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', ...extraArgs], dir, 600_000);
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { renderCrdYaml } from '../../operator/crd/crd.ts';
 import { cleanEnv, installProduction, pack, ROOT, stagePackage } from './install.ts';
 
 // The production install: what `npm pack` ships, installed with `npm ci --omit=dev` in a
@@ -21,6 +22,7 @@ let app: string;
 const children: ChildProcess[] = [];
 let fallback: Server;
 let fallbackUrl: string;
+let tarball: string;
 
 function cli(): string {
   return join(app, 'bin', 'next-image.js');
@@ -99,7 +101,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'next-image-install-'));
   const staging = join(work, 'staging');
   await stagePackage(staging);
-  const tarball = await pack(staging, join(work, 'packed'));
+  tarball = await pack(staging, join(work, 'packed'));
   app = join(work, 'app');
   await installProduction(tarball, app);
 
@@ -144,13 +146,11 @@ describe('the production install (npm pack → npm ci --omit=dev)', () => {
     }
   });
 
-  it('prints the same CRD as crds/ with next-image crd', async () => {
+  it('prints the CRD with next-image crd, exactly as the sources render it', async () => {
     const { code, stdout } = await runCli(['crd']);
     expect(code).toBe(0);
     expect((parse(stdout) as { kind: string }).kind).toBe('CustomResourceDefinition');
-    expect(stdout).toBe(
-      await readFile(join(ROOT, 'crds', 'imageoptimizers.nextimage.dev.yaml'), 'utf8'),
-    );
+    expect(stdout).toBe(renderCrdYaml());
   });
 
   it('renders examples/minimal.yaml with next-image render', async () => {
@@ -164,6 +164,20 @@ describe('the production install (npm pack → npm ci --omit=dev)', () => {
     const kinds = parseAllDocuments(stdout).map((d) => (d.toJS() as { kind: string }).kind);
     expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service']));
   });
+
+  it("installs sharp's prebuilt libvips for linux/arm64 the way the Dockerfile does", async () => {
+    const dir = join(work, 'arm64');
+    await installProduction(tarball, dir, [
+      '--ignore-scripts',
+      '--os=linux',
+      '--cpu=arm64',
+      '--libc=glibc',
+    ]);
+    for (const pkg of ['sharp-linux-arm64', 'sharp-libvips-linux-arm64']) {
+      await access(join(dir, 'node_modules', '@img', pkg));
+    }
+    await expect(access(join(dir, 'node_modules', '@img', 'sharp-linux-x64'))).rejects.toThrow();
+  }, 300_000);
 
   let optimizerUrl: string | undefined;
 
