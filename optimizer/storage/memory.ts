@@ -53,6 +53,11 @@ export class MemoryStore implements ImageStore {
     return removed;
   }
 
+  /** Drops every entry. */
+  clear(): void {
+    for (const key of [...this.#lru.keys()]) this.#lru.delete(key);
+  }
+
   /** Drops one key (used when a shared tier says the entry is gone or replaced). */
   delete(key: string): boolean {
     return this.#lru.delete(key);

@@ -17,6 +17,8 @@ export interface RedisConnectionOptions {
   logger: Logger;
   /** Channels to subscribe to, and what to do with their messages. */
   channels: Record<string, (message: string) => void>;
+  /** Called when the pub/sub connection comes back after a loss (messages may have been missed). */
+  onMessagesMissed?: () => void;
 }
 
 /**
@@ -53,6 +55,11 @@ export class RedisConnection {
       handlers.get(channel)?.(message),
     );
     this.#subscriber.subscribe(...handlers.keys()).catch(() => undefined);
+    let subscribedBefore = false;
+    this.#subscriber.on('ready', () => {
+      if (subscribedBefore) options.onMessagesMissed?.();
+      subscribedBefore = true;
+    });
     // A Redis that hangs (rather than closing the socket) leaves ioredis "ready": a failing
     // PING notices it, so requests stop paying the command timeout each.
     this.#health = setInterval(() => {

@@ -126,6 +126,28 @@ describe('RedisStore when Redis goes away', () => {
     }
   });
 
+  it('forgets its in-process tier after pub/sub was cut off, since a purge may have been missed', async () => {
+    const store = new RedisStore({
+      url: redis.url,
+      prefix: 'missed:',
+      memoryCacheBytes: 1 << 20,
+      logger,
+    });
+    try {
+      await until(() => store.state() === 'ok');
+      await store.set('kept', testEntry(1000), '/kept.png');
+      expect(store.memoryTierBytes).toBeGreaterThan(0);
+      await redis.stop();
+      await until(() => store.state() === 'degraded');
+      expect(store.memoryTierBytes).toBeGreaterThan(0);
+      await redis.restart();
+      await until(() => store.memoryTierBytes === 0);
+      expect(lines.join('')).toContain('clearing the in-process tier');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('starts degraded and serves while Redis is not there yet', async () => {
     await redis.stop();
     const store = new RedisStore({

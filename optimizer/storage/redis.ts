@@ -80,6 +80,14 @@ export class RedisStore implements ImageStore {
         [this.#keys.flightChannel]: (message) => this.#onFlightEnded(message),
         [this.#keys.purgeChannel]: (message) => this.#onPurged(message),
       },
+      // A purge published while we were cut off never reached us: forget the in-process tier
+      // rather than serve something purged (Redis still has everything else).
+      onMessagesMissed: () => {
+        this.#logger.info(
+          'pub/sub reconnected; clearing the in-process tier in case a purge was missed',
+        );
+        this.#memory.clear();
+      },
     });
     this.#metrics = createStorageMetrics(options.registry, {
       type: 'redis',
