@@ -45,4 +45,32 @@ describe('examples/', () => {
       ]),
     );
   });
+
+  it('renders no Argo CD tracking metadata onto any child (nothing for Argo CD to prune or diff)', async () => {
+    for (const file of ['minimal.yaml', 'production.yaml']) {
+      const cr = ImageOptimizerSchema.parse(
+        parse(await readFile(join(ROOT, 'examples', file), 'utf8')),
+      );
+      const tracked = {
+        ...cr,
+        metadata: {
+          ...cr.metadata,
+          namespace: 'shop',
+          labels: {
+            'app.kubernetes.io/instance': 'argo-app',
+            'argocd.argoproj.io/instance': 'argo-app',
+          },
+          annotations: {
+            'argocd.argoproj.io/tracking-id': 'argo-app:nextimage.dev/ImageOptimizer:shop/images',
+          },
+        },
+      };
+      for (const child of render(tracked, options).objects) {
+        const meta = JSON.stringify(child.metadata ?? {});
+        expect(meta, `${child.kind} ${child.metadata?.name}`).not.toMatch(
+          /argocd\.argoproj\.io|argo-app/,
+        );
+      }
+    }
+  });
 });
