@@ -57,6 +57,16 @@ const percentile = (sorted: number[], p: number): number =>
     ? 0
     : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
+/** Waits until every replica reports its storage up (a replica not yet on Redis works alone). */
+async function storageUp(replicas: Replica[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await fleetMetric(replicas, 'next_image_storage_up')) < replicas.length) {
+    if (Date.now() > deadline)
+      throw new Error('the replicas did not report their storage up within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function encodes(replicas: Replica[]): Promise<number> {
   return fleetMetric(replicas, 'next_image_transforms_total');
 }
@@ -213,6 +223,7 @@ export async function benchFleet(
         );
       });
       try {
+        await storageUp(fleet.replicas);
         o.log(`${storage}: encode cases`);
         if (storage !== 'redis-no-l1')
           cases.push(await encodeCase(fleet, storage, tag, o.requests));

@@ -42,6 +42,10 @@ async function fleet(redisUrl = redis.url): Promise<Fleet> {
     optimizer: { purgeToken: TOKEN, memoryCacheBytes: 64 * 1024 * 1024 },
   });
   fleets.push(started);
+  // Until a replica has connected it serves without Redis (and so works alone): wait for all.
+  await expect
+    .poll(() => fleetMetric(started.replicas, 'next_image_storage_up'), { timeout: 30_000 })
+    .toBe(3);
   return started;
 }
 
