@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isMap, isScalar, type Node, parseDocument } from 'yaml';
+import { isMap, isScalar, type Node, parse, parseDocument } from 'yaml';
 import { buildCrd } from '../../operator/crd/crd.ts';
 import { packagingFiles } from '../../scripts/packaging/files.ts';
 import { GENERATE_COMMAND } from '../../scripts/packaging/generated.ts';
@@ -54,6 +54,18 @@ describe('generated packaging files', () => {
     walk(spec, 'spec');
     expect(paths.length).toBeGreaterThan(30);
     for (const path of paths.slice(1)) expect(reference?.text).toContain(`| \`${path}\` |`);
+  });
+});
+
+describe('charts/next-image-operator', () => {
+  it('has the appVersion of package.json, so image.tag defaults to the released image', async () => {
+    const chart = parse(await readFile(join(CHART, 'Chart.yaml'), 'utf8')) as {
+      appVersion: string;
+    };
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(chart.appVersion).toBe(pkg.version);
   });
 });
 
