@@ -14,7 +14,10 @@ export interface ImageStore {
   set(key: string, entry: CachedImage, href: string): Promise<void>;
   /**
    * Runs `produce` once per key among all callers sharing this store (cluster-wide for
-   * redis/valkey); the others get its result. `signal` aborts the caller's wait.
+   * redis/valkey, across processes on one directory for filesystem); the others get its
+   * result. `produce` should `set` its result: other replicas read it from the store (if it
+   * does not, the redis store writes it untagged, so a purge by href cannot find it).
+   * `signal` aborts this caller's wait only; the work goes on for the others.
    */
   singleFlight(
     key: string,
