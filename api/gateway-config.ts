@@ -142,6 +142,11 @@ export const GatewayConfigSchema = z
      * instead of replacing them with this hop's; x-forwarded-for is appended to either way.
      */
     trustForwardedHeaders: z.boolean().default(false),
+    /**
+     * Gateway processes sharing the port (node:cluster), so one gateway can use several
+     * cores; the admin listener then reports them together. Default 1: one process.
+     */
+    workers: z.number().int().min(1).max(64).default(1),
     /** Grace period for in-flight requests on SIGTERM. */
     shutdownGraceMs: ms('shutdownGraceMs').default(GATEWAY_DEFAULTS.shutdownGraceMs),
   })

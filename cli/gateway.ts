@@ -1,17 +1,19 @@
 import { createLogger } from '../lib/logger.ts';
 import { closeOnSignals } from '../lib/server.ts';
+import { isGatewayWorker, runGatewayWorker, startGatewayCluster } from '../proxy/cluster.ts';
 import { listenAddress, loadGatewayConfig } from '../proxy/config.ts';
-import { addressInUse } from '../proxy/errors.ts';
-import { startGateway } from '../proxy/server.ts';
+import { addressInUse, WorkerStartError } from '../proxy/errors.ts';
+import { type RunningGateway, startGateway } from '../proxy/server.ts';
 import { parseCommandArgs, parsePort, UsageError } from './args.ts';
 
-/** `next-image gateway --config <file.json> [--host] [--port] [--admin-port]` */
+/** `next-image gateway --config <file.json> [--host] [--port] [--admin-port] [--workers]` */
 export async function runGateway(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(argv, {
     config: { type: 'string', short: 'c' },
     host: { type: 'string' },
     port: { type: 'string' },
     'admin-port': { type: 'string' },
+    workers: { type: 'string' },
   });
   if (typeof values.config !== 'string') throw new UsageError('--config <file.json> is required');
   const config = await loadGatewayConfig(values.config);
@@ -19,13 +21,42 @@ export async function runGateway(argv: string[]): Promise<void> {
   const address = listenAddress(config, { host, port: parsePort(values.port) });
   const logger = createLogger('gateway', config.server?.logger?.level ?? 'info');
   const adminPort = parsePort(values['admin-port'], '--admin-port');
-  const gateway = await startGateway(config, {
-    ...address,
-    logger,
-    ...(adminPort === undefined ? {} : { adminPort }),
-  }).catch((error: unknown) => {
+  const workers = parseWorkers(values.workers) ?? config.workers;
+
+  if (isGatewayWorker()) {
+    // A forked worker: the primary owns signals and the admin listener.
+    await runGatewayWorker(config, { ...address, logger }).catch((error: unknown) => {
+      process.stderr.write(`next-image gateway worker: ${addressInUse(error) ?? String(error)}\n`);
+      process.exit(2);
+    });
+    return;
+  }
+  const start = (): Promise<RunningGateway> =>
+    workers > 1
+      ? startGatewayCluster(config, {
+          ...address,
+          workers,
+          logger,
+          ...(adminPort === undefined ? {} : { adminPort }),
+        })
+      : startGateway(config, {
+          ...address,
+          logger,
+          ...(adminPort === undefined ? {} : { adminPort }),
+        });
+  const gateway = await start().catch((error: unknown) => {
     const inUse = addressInUse(error);
-    throw inUse === undefined ? error : new UsageError(`${inUse} (--port, --admin-port)`);
+    if (inUse !== undefined) throw new UsageError(`${inUse} (--port, --admin-port)`);
+    if (error instanceof WorkerStartError) throw new UsageError(error.message);
+    throw error;
   });
   closeOnSignals([gateway], config.shutdownGraceMs, logger);
+}
+
+function parseWorkers(value: string | boolean | undefined): number | undefined {
+  if (value === undefined || typeof value === 'boolean') return undefined;
+  if (!/^[1-9][0-9]?$/.test(value) || Number(value) > 64) {
+    throw new UsageError(`--workers must be a number from 1 to 64, got "${value}"`);
+  }
+  return Number(value);
 }

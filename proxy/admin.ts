@@ -1,9 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
-import type { GatewayMetrics } from './metrics.ts';
+
+/** Where /metrics comes from: one registry, or the sum over cluster workers. */
+export interface MetricsSource {
+  contentType: string;
+  metrics(): Promise<string>;
+}
 
 export interface AdminAppOptions {
-  metrics: GatewayMetrics;
+  metrics: MetricsSource;
   /** True while the gateway listens and is not shutting down. */
   isReady: () => boolean;
   logger: Logger;
@@ -26,8 +31,8 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
     return reply.code(503).send({ status: 'not ready' });
   });
   app.get('/metrics', async (_request, reply) => {
-    const body = await options.metrics.registry.metrics();
-    return reply.type(options.metrics.registry.contentType).send(body);
+    const body = await options.metrics.metrics();
+    return reply.type(options.metrics.contentType).send(body);
   });
   return app;
 }

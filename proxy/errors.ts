@@ -88,3 +88,11 @@ export function addressInUse(error: unknown): string | undefined {
   if (e?.code !== 'EADDRINUSE') return undefined;
   return `${String(e.address)}:${String(e.port)} is already in use: stop what listens there or choose another port`;
 }
+
+/** A cluster worker exited before it listened; its own error is in its output. */
+export class WorkerStartError extends Error {
+  readonly code = 'GATEWAY_WORKER_START';
+  constructor() {
+    super('a gateway worker exited while starting (its error is above)');
+  }
+}

@@ -1,8 +1,9 @@
+import { AggregatorRegistry } from 'prom-client';
 import type { GatewayConfig } from '../api/gateway-config.ts';
 import { Discovery } from '../lib/discovery.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { listen, type RunningServer } from '../lib/server.ts';
-import { buildAdminApp } from './admin.ts';
+import { buildAdminApp, type MetricsSource } from './admin.ts';
 import { buildApp } from './app.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { RouteTable, tableApplications } from './route-table.ts';
@@ -10,7 +11,7 @@ import { resolveUpstreams, type Upstream } from './upstreams.ts';
 
 /** A running gateway: the proxy listener plus its admin listener. */
 export interface RunningGateway extends RunningServer {
-  /** Base URL of /healthz, /readyz and /metrics. */
+  /** Base URL of /healthz, /readyz and /metrics ("" in a cluster worker, which has none). */
   adminUrl: string;
   adminPort: number;
   /** Where each application's requests go (for logs and the dev banner). */
@@ -27,6 +28,16 @@ export interface StartGatewayOptions {
   logger?: Logger;
   /** Leave out prom-client's process metrics (several gateways in one process, as in tests). */
   defaultMetrics?: boolean;
+  /** As a cluster worker: no admin listener; metrics go to the primary, which sums them. */
+  clusterWorker?: boolean;
+}
+
+/** Resolves a config into what serving needs; throws for an application discovery lacks. */
+function prepare(config: GatewayConfig): { table: RouteTable; upstreams: Map<string, Upstream> } {
+  return {
+    table: RouteTable.build(tableApplications(config)),
+    upstreams: resolveUpstreams(config, new Discovery(config.discovery)),
+  };
 }
 
 /** Starts the gateway and its admin listener; `close()` drains in-flight requests first. */
@@ -35,12 +46,18 @@ export async function startGateway(
   options: StartGatewayOptions,
 ): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger('gateway', config.server?.logger?.level);
-  const table = RouteTable.build(tableApplications(config));
-  const upstreams = resolveUpstreams(config, new Discovery(config.discovery));
+  const { table, upstreams } = prepare(config);
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics });
-  let ready = false;
   const app = buildApp({ config, table, upstreams, metrics, logger });
-  const admin = buildAdminApp({ metrics, logger, isReady: () => ready });
+  if (options.clusterWorker === true) {
+    // Constructing one installs prom-client's listener that answers the primary's requests.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+    const gateway = await listen(app, options.host, options.port);
+    return { ...gateway, adminUrl: '', adminPort: 0, upstreams };
+  }
+  let ready = false;
+  const admin = buildAdminApp({ metrics: metrics.registry, logger, isReady: () => ready });
   const adminHost = options.adminHost ?? config.admin.hostname ?? options.host;
   const adminPort = options.adminPort ?? config.admin.port;
   const gateway = await listen(app, options.host, options.port);
@@ -68,4 +85,28 @@ export async function startGateway(
       await adminServer.close();
     },
   };
+}
+
+/** The admin listener alone, for a cluster primary: readiness and metrics come from outside. */
+export async function startAdmin(
+  config: GatewayConfig,
+  options: {
+    host: string;
+    port?: number;
+    logger: Logger;
+    metrics: MetricsSource;
+    isReady: () => boolean;
+  },
+): Promise<RunningServer> {
+  const admin = buildAdminApp({
+    metrics: options.metrics,
+    logger: options.logger,
+    isReady: options.isReady,
+  });
+  return listen(admin, config.admin.hostname ?? options.host, options.port ?? config.admin.port);
+}
+
+/** Fails fast, before forking workers, on what `startGateway` would throw in each of them. */
+export function checkGatewayConfig(config: GatewayConfig): ReadonlyMap<string, Upstream> {
+  return prepare(config).upstreams;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -82,8 +82,9 @@ async function configFile(config: unknown): Promise<string> {
 
 async function startGatewayCli(
   config: unknown,
+  extra: string[] = [],
 ): Promise<{ proc: CliProcess; url: string; admin: string }> {
-  const proc = runCli(['gateway', '--config', await configFile(config), '--port', '0']);
+  const proc = runCli(['gateway', '--config', await configFile(config), '--port', '0', ...extra]);
   started.push(proc);
   const [, url, admin] = await proc.waitFor(/"url":"(http:\/\/[^"]+)","admin":"(http:\/\/[^"]+)"/);
   return { proc, url: url ?? '', admin: admin ?? '' };
@@ -95,6 +96,18 @@ async function memory(pid: number): Promise<{ rss: number; peak: number }> {
   const kb = (field: string): number =>
     Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? 0) * 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** Pids whose parent is `pid` (Linux /proc). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid)
+      out.push(Number(entry));
+  }
+  return out;
 }
 
 const webConfig = (): unknown => ({
@@ -197,6 +210,29 @@ describe('next-image gateway (process)', () => {
       expect((await memory(pid)).peak - before.rss).toBeLessThan(160 * MB);
     },
     60_000,
+  );
+
+  it.skipIf(!existsSync('/proc/self/status'))(
+    'runs --workers processes on one port, sums their metrics, and stops them all on SIGTERM',
+    async () => {
+      const { proc, url, admin } = await startGatewayCli(webConfig(), ['--workers', '2']);
+      const pid = proc.child.pid ?? 0;
+      const workers = await childrenOf(pid);
+      expect(workers).toHaveLength(2);
+      // Separate connections, so the primary hands them to both workers.
+      for (let i = 0; i < 10; i++) {
+        const res = await request(`${url}/`, { reset: true });
+        expect(await res.body.text()).toBe('ok');
+      }
+      expect(await (await request(`${admin}/readyz`)).body.json()).toEqual({ status: 'ready' });
+      const metrics = await (await request(`${admin}/metrics`)).body.text();
+      expect(metrics).toContain('gateway_requests_total{application="web",status="200"} 10');
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited()).toEqual({ code: 0, signal: null });
+      await expect
+        .poll(() => workers.filter((w) => existsSync(`/proc/${w}`)), { timeout: 5_000 })
+        .toEqual([]);
+    },
   );
 
   it('serves /healthz on the admin port, and on SIGTERM stops and exits 0', async () => {
