@@ -26,7 +26,7 @@ export interface RedisServer {
 const READY = /Ready to accept connections/;
 
 /** A free loopback port; released before the caller binds it (a tiny race, retried by start). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
