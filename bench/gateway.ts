@@ -19,6 +19,8 @@ export interface GatewayBenchOptions {
   /** Length of each measured run; runs alternate direct/gateway `rounds` times. */
   runMs: number;
   rounds: number;
+  /** Also measure a gateway with this many workers (0 or 1: skip). */
+  workers: number;
   log: (line: string) => void;
 }
 
@@ -26,6 +28,7 @@ export const defaultGatewayBenchOptions: GatewayBenchOptions = {
   concurrency: 32,
   runMs: 3_000,
   rounds: 3,
+  workers: 2,
   log: (line) => process.stderr.write(`[bench:gateway] ${line}\n`),
 };
 
@@ -40,22 +43,44 @@ const median = (values: number[]): number => {
 };
 
 async function startChild(
-  name: string,
+  command: 'optimizer' | 'gateway',
   config: unknown,
   dir: string,
   port: number,
 ): Promise<Child> {
-  const file = join(dir, `${name}.json`);
+  const file = join(dir, `${command}-${port}.json`);
   await writeFile(file, JSON.stringify(config));
-  const child = start(name, process.execPath, [
-    CLI,
-    name,
-    '--config',
-    file,
-    '--port',
-    String(port),
-  ]);
-  return child;
+  return start(command, process.execPath, [CLI, command, '--config', file, '--port', String(port)]);
+}
+
+/** A gateway child with the guide's routes in front of `optimizerUrl`; resolves once ready. */
+async function startGatewayChild(
+  dir: string,
+  optimizerUrl: string,
+  fallbackUrl: string,
+  workers: number,
+): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const child = await startChild(
+    'gateway',
+    {
+      server: { hostname: '127.0.0.1', logger: { level: 'warn' } },
+      gateway: {
+        applications: [
+          { id: 'optimizer', proxy: { prefix: '/', routes: ['/_next/image'], methods: ['GET'] } },
+          { id: 'fallback', proxy: { prefix: '/', routes: ['/*'] } },
+        ],
+      },
+      discovery: { apps: { optimizer: optimizerUrl, fallback: fallbackUrl } },
+      admin: { port: adminPort },
+      workers,
+    },
+    dir,
+    port,
+  );
+  await waitReady(child, `http://127.0.0.1:${adminPort}/readyz`, 30_000);
+  return { child, url: `http://127.0.0.1:${port}` };
 }
 
 interface Measured {
@@ -114,50 +139,52 @@ export async function benchGateway(
     children.push(optimizer);
     await waitReady(optimizer, `${optimizerUrl}/healthz`, 30_000);
 
-    const gatewayPort = await freePort();
-    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    const adminPort = await freePort();
-    const gateway = await startChild(
-      'gateway',
-      {
-        server: { hostname: '127.0.0.1', logger: { level: 'warn' } },
-        gateway: {
-          applications: [
-            { id: 'optimizer', proxy: { prefix: '/', routes: ['/_next/image'], methods: ['GET'] } },
-            { id: 'fallback', proxy: { prefix: '/', routes: ['/*'] } },
-          ],
-        },
-        discovery: { apps: { optimizer: optimizerUrl, fallback: samples.url } },
-        admin: { port: adminPort },
-      },
-      dir,
-      gatewayPort,
-    );
-    children.push(gateway);
-    await waitReady(gateway, `http://127.0.0.1:${adminPort}/readyz`, 30_000);
+    const single = await startGatewayChild(dir, optimizerUrl, samples.url, 1);
+    children.push(single.child);
+    const multi =
+      options.workers > 1
+        ? await startGatewayChild(dir, optimizerUrl, samples.url, options.workers)
+        : undefined;
+    if (multi !== undefined) children.push(multi.child);
+    const gatewayUrl = single.url;
 
     // One miss fills the cache; a warm-up run of each path lets the JIT settle.
     const warm = { ...options, runMs: Math.min(3_000, options.runMs) };
     await measure(gatewayUrl, [], warm);
     await measure(optimizerUrl, [], warm);
+    if (multi !== undefined) await measure(multi.url, [], warm);
 
     const optimizerPid = optimizer.proc.pid ?? 0;
-    const gatewayPid = gateway.proc.pid ?? 0;
+    const gatewayPid = single.child.proc.pid ?? 0;
     const direct: Measured[] = [];
     const through: Measured[] = [];
+    const throughWorkers: Measured[] = [];
     for (let round = 0; round < options.rounds; round++) {
       direct.push(await measure(optimizerUrl, [optimizerPid], options));
       through.push(await measure(gatewayUrl, [optimizerPid, gatewayPid], options));
+      if (multi !== undefined) {
+        throughWorkers.push(
+          await measure(multi.url, [optimizerPid, multi.child.proc.pid ?? 0], options),
+        );
+      }
       options.log(
         `round ${round + 1}: direct ${direct.at(-1)?.stats.rps.toFixed(0)} req/s, ` +
-          `gateway ${through.at(-1)?.stats.rps.toFixed(0)} req/s`,
+          `gateway ${through.at(-1)?.stats.rps.toFixed(0)} req/s` +
+          (multi === undefined
+            ? ''
+            : `, gateway ×${options.workers} ${throughWorkers.at(-1)?.stats.rps.toFixed(0)} req/s`),
       );
     }
     const directRps = median(direct.map((m) => m.stats.rps));
     const gatewayRps = median(through.map((m) => m.stats.rps));
     const directP50 = median(direct.map((m) => m.stats.p50Ms));
     const gatewayP50 = median(through.map((m) => m.stats.p50Ms));
-    const errors = [...direct, ...through].reduce((sum, m) => sum + m.stats.errors, 0);
+    const errors = [...direct, ...through, ...throughWorkers].reduce(
+      (sum, m) => sum + m.stats.errors,
+      0,
+    );
+    const workersRps =
+      throughWorkers.length > 0 ? median(throughWorkers.map((m) => m.stats.rps)) : undefined;
     const result = {
       cpus: availableParallelism(),
       concurrency: options.concurrency,
@@ -176,6 +203,14 @@ export async function benchGateway(
         median(through.map((m) => m.lastCpuMsPerRequest)).toFixed(3),
       ),
       loadAverage: loadavg()[0],
+      workers: options.workers,
+      workersRps: workersRps === undefined ? undefined : Math.round(workersRps),
+      workersRatio:
+        workersRps === undefined ? undefined : Number((workersRps / directRps).toFixed(3)),
+      workersP50Ms:
+        throughWorkers.length > 0
+          ? Number(median(throughWorkers.map((m) => m.stats.p50Ms)).toFixed(2))
+          : undefined,
       errors,
       notes: [...new Set([...direct, ...through].flatMap((m) => m.stats.notes))],
     };
@@ -200,6 +235,10 @@ function markdown(r: {
   gatewayPathCpuMsPerRequest: number;
   gatewayOnlyCpuMsPerRequest: number;
   loadAverage: number | undefined;
+  workers: number;
+  workersRps: number | undefined;
+  workersRatio: number | undefined;
+  workersP50Ms: number | undefined;
   errors: number;
   notes: string[];
 }): string {
@@ -214,9 +253,15 @@ function markdown(r: {
     '|---|---:|---:|---:|',
     `| client → optimizer | ${r.directRps} | ${r.directP50Ms} | ${r.directCpuMsPerRequest} |`,
     `| client → gateway → optimizer | ${r.gatewayRps} | ${r.gatewayP50Ms} | ${r.gatewayPathCpuMsPerRequest} |`,
+    ...(r.workersRps === undefined
+      ? []
+      : [
+          `| client → gateway (${r.workers} workers) → optimizer | ${r.workersRps} | ${r.workersP50Ms} | |`,
+        ]),
     '',
     `Ratio ${r.ratio} (target ≥ 0.85); p50 overhead ${r.p50OverheadMs} ms; ` +
-      `the gateway alone ${r.gatewayOnlyCpuMsPerRequest} CPU ms/req; errors ${r.errors}.`,
+      `the gateway alone ${r.gatewayOnlyCpuMsPerRequest} CPU ms/req; errors ${r.errors}.` +
+      (r.workersRatio === undefined ? '' : ` With ${r.workers} workers: ratio ${r.workersRatio}.`),
     `Statuses: ${r.notes.join('; ')}`,
     '',
   ].join('\n');
