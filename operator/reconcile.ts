@@ -12,7 +12,7 @@ import { applyChildren, FIELD_MANAGER, pruneChildren } from './children.ts';
 import type { EventRecorder } from './events.ts';
 import type { Caches } from './kube/caches.ts';
 import type { KubeClient } from './kube/client.ts';
-import { CHILD_KINDS, IMAGE_OPTIMIZER } from './kube/kinds.ts';
+import { IMAGE_OPTIMIZER, SECRET } from './kube/kinds.ts';
 import { childNames, selectorLabels, selectorString } from './render/names.ts';
 import { type RenderOptions, render } from './render/render.ts';
 import { VALKEY_PASSWORD_KEY } from './render/valkey.ts';
@@ -34,7 +34,6 @@ export interface ReconcilerDeps {
 
 /** While not Ready, look again after this long even if no child event arrives. */
 const NOT_READY_RECHECK_MS = 30_000;
-const SECRET = CHILD_KINDS.find((k) => k.kind === 'Secret') ?? IMAGE_OPTIMIZER;
 
 /**
  * Level-triggered reconcile of one ImageOptimizer:

@@ -19,9 +19,11 @@ export const LEASE: ResourceKind = {
 };
 export const EVENT: ResourceKind = { apiVersion: 'v1', kind: 'Event', plural: 'events' };
 
+export const SECRET: ResourceKind = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' };
+
 /** Every kind render can produce; the operator watches and prunes exactly these. */
 export const CHILD_KINDS: readonly ResourceKind[] = [
-  { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' },
+  SECRET,
   { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
   { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
