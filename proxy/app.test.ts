@@ -193,6 +193,18 @@ describe('gateway headers', () => {
     expect(await res.body.text()).toBe('teapot');
   });
 
+  it("puts a relative redirect back under the application's prefix, as Platformatic does", async () => {
+    const origin = await upstream((_req, res) => {
+      res.writeHead(302, { location: '/login?next=%2Fcart' });
+      res.end();
+    });
+    const gw = await gateway({ gateway: { applications: [{ id: 'shop', origin: origin.url }] } });
+    const res = await request(`${gw.url}/shop/cart`);
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe('/shop/login?next=%2Fcart');
+    await res.body.dump();
+  });
+
   it('passes 304s through with their validators', async () => {
     const origin = await upstream((req, res) => {
       if (req.headers['if-none-match'] === '"v1"') {

@@ -5,7 +5,7 @@ import type { GatewayConfig } from '../api/gateway-config.ts';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import { releaseKeepAliveOnClose } from '../lib/server.ts';
 import { upstreamFailure } from './errors.ts';
-import { stripHopByHop, withForwarded } from './headers.ts';
+import { rewriteLocation, stripHopByHop, withForwarded } from './headers.ts';
 import { type GatewayMetrics, NO_APPLICATION } from './metrics.ts';
 import type { RouteTable } from './route-table.ts';
 import { handleUpgrades } from './upgrade.ts';
@@ -86,7 +86,8 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
     return reply.from(targetUrl(upstream, match), {
       rewriteRequestHeaders: (_request, headers) =>
         withForwarded(stripHopByHop(headers), hop, config.trustForwardedHeaders),
-      rewriteHeaders: (headers) => stripHopByHop(headers),
+      rewriteHeaders: (headers) =>
+        rewriteLocation(stripHopByHop(headers), upstream.basePath, match.prefix),
       onResponse: (_request, response, res) => {
         metrics.observeUpstream(application, (performance.now() - started) / 1000);
         response.send(res.stream);

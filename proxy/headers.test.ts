@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stripHopByHop, withForwarded } from './headers.ts';
+import { rewriteLocation, stripHopByHop, withForwarded } from './headers.ts';
 
 describe('stripHopByHop', () => {
   it('drops hop-by-hop headers and those named in Connection, keeping the rest', () => {
@@ -52,4 +52,19 @@ describe('withForwarded', () => {
       'x-forwarded-host': 'gw:3042',
     });
   });
+});
+
+describe('rewriteLocation', () => {
+  const cases: Array<[location: string, basePath: string, prefix: string, expected: string]> = [
+    ['/login', '', '/shop', '/shop/login'],
+    ['/store/cart', '/store', '/shop', '/shop/cart'],
+    ['/login', '', '', '/login'],
+    ['https://idp.example/login', '', '/shop', 'https://idp.example/login'],
+    ['//cdn.example/x', '', '/shop', '//cdn.example/x'],
+  ];
+  for (const [location, basePath, prefix, expected] of cases) {
+    it(`${location} (base "${basePath}", prefix "${prefix}") → ${expected}`, () => {
+      expect(rewriteLocation({ location }, basePath, prefix).location).toBe(expected);
+    });
+  }
 });

@@ -74,3 +74,22 @@ export function withForwarded(
   }
   return headers;
 }
+
+/**
+ * Puts a relative redirect back under the gateway prefix, as @platformatic/gateway does: the
+ * upstream's base path (often "") in `location` becomes the application's prefix, so
+ * `/login` from an application mounted at `/shop` becomes `/shop/login`. Absolute URLs and
+ * applications mounted at "/" are left alone. Changes `headers` in place.
+ */
+export function rewriteLocation<H extends IncomingHttpHeaders | OutgoingHttpHeaders>(
+  headers: H,
+  basePath: string,
+  prefix: string,
+): H {
+  const location = headers.location;
+  if (typeof location !== 'string' || prefix === '' || /^[a-z][a-z0-9+.-]*:/i.test(location))
+    return headers;
+  if (location.startsWith('//')) return headers;
+  (headers as Record<string, unknown>).location = location.replace(basePath, prefix);
+  return headers;
+}

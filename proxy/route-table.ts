@@ -36,6 +36,8 @@ export interface RouteMatch {
   application: string;
   /** The registered pattern that matched, e.g. "/_next/image" or "/*". */
   pattern: string;
+  /** The application's normalised prefix ("" for "/"). */
+  prefix: string;
   /** The raw request path with the application's prefix removed (may be ""). */
   rest: string;
   /** The query string including its "?", or "". */
@@ -151,7 +153,13 @@ export class RouteTable {
     const route = find(tree, matchablePath(rawPath));
     if (route === undefined) return undefined;
     const rest = rawPath.startsWith(route.prefix) ? rawPath.slice(route.prefix.length) : rawPath;
-    return { application: route.application, pattern: route.path, rest, query };
+    return {
+      application: route.application,
+      pattern: route.path,
+      prefix: route.prefix,
+      rest,
+      query,
+    };
   }
 
   #insert(route: TableRoute): void {
