@@ -30,6 +30,7 @@ import {
   validateParams,
 } from './params.ts';
 import { type PipelineDeps, produceImage } from './pipeline.ts';
+import { purgeRoute } from './purge-route.ts';
 import {
   cacheControl,
   contentDisposition,
@@ -146,6 +147,9 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     const index = request.url.indexOf('?');
     return reply.redirect(`/_next/image${index === -1 ? '' : request.url.slice(index)}`, 308);
   });
+
+  // Admin: purge every variant of one source (disabled unless optimizer.purgeToken is set).
+  app.register(purgeRoute, { store, token: tuning.purgeToken, registry: metrics.registry });
 
   app.get('/healthz', async () => 'ok');
   app.get('/readyz', async (_request, reply) => {

@@ -18,7 +18,6 @@ export class ImageCache {
   readonly #timeoutMs: number;
   readonly #minimumCacheTTL: number;
   readonly #logger: Logger;
-  readonly #revalidating = new Set<string>();
 
   constructor(opts: {
     store: ImageStore;
@@ -53,42 +52,40 @@ export class ImageCache {
     return { entry, result: 'MISS' };
   }
 
-  /** Runs a job within the `timeout` budget and stores its result; a failed job is not cached. */
-  async #produceAndStore(
-    key: string,
-    href: string,
-    produce: Producer,
-    previous?: CachedImage,
-  ): Promise<CachedImage> {
+  /** Runs a job within the `timeout` budget; a failed job is not cached. */
+  async #produce(produce: Producer, previous?: CachedImage): Promise<CachedImage> {
     const signal = budgetSignal(this.#timeoutMs);
     let entry: ImageEntry;
     try {
       entry = await produce(signal, previous);
     } catch (error: unknown) {
-      if (signal.aborted && !(error instanceof JobTimeoutError))
+      if (signal.aborted && !(error instanceof JobTimeoutError)) {
         throw new JobTimeoutError({ cause: error });
+      }
       throw error;
     }
-    const cached: CachedImage = {
-      ...entry,
-      expireAt: Date.now() + Math.max(entry.maxAge, this.#minimumCacheTTL) * 1000,
-    };
+    const ttl = Math.max(entry.maxAge, this.#minimumCacheTTL);
+    return { ...entry, expireAt: Date.now() + ttl * 1000 };
+  }
+
+  async #produceAndStore(key: string, href: string, produce: Producer): Promise<CachedImage> {
+    const cached = await this.#produce(produce);
     await this.#store.set(key, cached, href);
     return cached;
   }
 
+  /**
+   * One background revalidation per key (across replicas for shared stores); while it runs,
+   * and for 3–30 s after it failed, everyone keeps getting the stale entry.
+   */
   #revalidate(key: string, href: string, produce: Producer, stale: CachedImage): void {
-    if (this.#revalidating.has(key)) return;
-    this.#revalidating.add(key);
-    const detached = new AbortController().signal;
-    this.#store
-      .singleFlight(key, () => this.#produceAndStore(key, href, produce, stale), detached)
-      .catch(async (error: unknown) => {
-        // Keep serving the stale bytes; try again in 3–30 s, as Next.js does.
+    void this.#store.revalidate(key, href, async () => {
+      try {
+        return await this.#produce(produce, stale);
+      } catch (error: unknown) {
         this.#logger.warn({ href, err: error }, 'revalidation failed; keeping the stale entry');
-        const retryIn = 3000 + Math.floor(Math.random() * 27_000);
-        await this.#store.set(key, { ...stale, expireAt: Date.now() + retryIn }, href);
-      })
-      .finally(() => this.#revalidating.delete(key));
+        throw error;
+      }
+    });
   }
 }
