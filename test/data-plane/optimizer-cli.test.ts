@@ -1,4 +1,4 @@
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -32,7 +32,10 @@ async function configFile(config: unknown): Promise<string> {
 describe('next-image optimizer', () => {
   it('stops start-up listing every problem of a bad config, with exit code 2', async () => {
     const file = await configFile({
-      next: { imageOptimizer: { fallback: 'frontend', maxAttempts: 0 }, images: { qualities: [0], formatz: [] } },
+      next: {
+        imageOptimizer: { fallback: 'frontend', maxAttempts: 0 },
+        images: { qualities: [0], formatz: [] },
+      },
     });
     const proc = runCli(['optimizer', '--config', file]);
     started.push(proc);
