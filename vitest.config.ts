@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // tier's global setup (a Redis, a control plane) starts only when that tier runs.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         test: {
