@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type RedisServer, startRedis } from '../../test/support/redis-server.ts';
+import { freePort } from '../../test/support/free-port.ts';
+import { type RedisServer, startRedis } from '../../test/support/redis-server.ts';
 
 const run = promisify(execFile);
 const support = (file: string): string =>
