@@ -1,14 +1,7 @@
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
-import {
-  CONFIG_DIR,
-  CONFIG_HASH_ANNOTATION,
-  childMeta,
-  childNames,
-  PORTS,
-  selectorLabels,
-} from './names.ts';
-import { baseContainer, httpProbe, podSecurity } from './pod.ts';
+import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
+import { servicePodTemplate } from './pod.ts';
 
 /** The gateway Deployment: the entrypoint; its health endpoints live on the admin port. */
 export function gatewayDeployment(
@@ -25,42 +18,21 @@ export function gatewayDeployment(
     spec: {
       replicas: cr.spec.gateway.replicas,
       selector: { matchLabels: labels },
-      template: {
-        metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
-        spec: {
-          automountServiceAccountToken: false,
-          securityContext: podSecurity(),
-          terminationGracePeriodSeconds: 30,
-          containers: [
-            {
-              ...baseContainer('gateway', image, cr.spec.gateway.resources),
-              args: [
-                'gateway',
-                '--config',
-                `${CONFIG_DIR}/gateway.json`,
-                '--host',
-                '0.0.0.0',
-                '--port',
-                String(PORTS.gateway),
-              ],
-              ports: [
-                { name: 'http', containerPort: PORTS.gateway, protocol: 'TCP' },
-                { name: 'admin', containerPort: PORTS.gatewayAdmin, protocol: 'TCP' },
-              ],
-              readinessProbe: httpProbe('/readyz', 'admin', 5, 3),
-              livenessProbe: httpProbe('/healthz', 'admin', 10, 6),
-              volumeMounts: [
-                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'config', configMap: { name: names.gatewayConfig } },
-            { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
-          ],
-        },
-      },
+      template: servicePodTemplate({
+        command: 'gateway',
+        image,
+        resources: cr.spec.gateway.resources,
+        labels,
+        configHash,
+        port: PORTS.gateway,
+        ports: [
+          { name: 'http', containerPort: PORTS.gateway, protocol: 'TCP' },
+          { name: 'admin', containerPort: PORTS.gatewayAdmin, protocol: 'TCP' },
+        ],
+        probePort: 'admin',
+        configSource: { configMap: { name: names.gatewayConfig } },
+        tmpSizeLimit: '64Mi',
+      }),
     },
   };
 }

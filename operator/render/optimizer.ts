@@ -7,15 +7,8 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
-import {
-  CONFIG_DIR,
-  CONFIG_HASH_ANNOTATION,
-  childMeta,
-  childNames,
-  PORTS,
-  selectorLabels,
-} from './names.ts';
-import { baseContainer, httpProbe, podSecurity } from './pod.ts';
+import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
+import { servicePodTemplate } from './pod.ts';
 import type { StoragePlan } from './storage.ts';
 
 /** The optimizer Deployment; `replicas` is left out when an HPA owns it. */
@@ -27,51 +20,32 @@ export function optimizerDeployment(
 ): V1Deployment {
   const names = childNames(cr.metadata.name);
   const labels = selectorLabels(cr.metadata.name, 'optimizer');
-  const volumes: V1Volume[] = [
-    { name: 'config', secret: { secretName: names.optimizerConfig, defaultMode: 0o440 } },
-    { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
-  ];
-  const mounts: V1VolumeMount[] = [
-    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-    { name: 'tmp', mountPath: '/tmp' },
-  ];
+  const cacheVolumes: V1Volume[] = [];
+  const cacheMounts: V1VolumeMount[] = [];
   if (storage.config.type === 'filesystem') {
     const maxBytes = storage.config.maxBytes;
     // The emptyDir gets a little headroom over the cache bound so eviction, not the kubelet, trims it.
     const sizeLimit =
       maxBytes === undefined ? undefined : `${Math.ceil((Number(maxBytes) * 1.1) / 1024 / 1024)}Mi`;
-    volumes.push({ name: 'cache', emptyDir: sizeLimit === undefined ? {} : { sizeLimit } });
-    mounts.push({ name: 'cache', mountPath: storage.config.path ?? '/var/cache/next-image' });
+    cacheVolumes.push({ name: 'cache', emptyDir: sizeLimit === undefined ? {} : { sizeLimit } });
+    cacheMounts.push({ name: 'cache', mountPath: storage.config.path ?? '/var/cache/next-image' });
   }
   const spec: V1Deployment['spec'] = {
     selector: { matchLabels: labels },
-    template: {
-      metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
-      spec: {
-        automountServiceAccountToken: false,
-        securityContext: podSecurity(),
-        terminationGracePeriodSeconds: 30,
-        containers: [
-          {
-            ...baseContainer('optimizer', image, cr.spec.optimizer.resources),
-            args: [
-              'optimizer',
-              '--config',
-              `${CONFIG_DIR}/optimizer.json`,
-              '--host',
-              '0.0.0.0',
-              '--port',
-              String(PORTS.optimizer),
-            ],
-            ports: [{ name: 'http', containerPort: PORTS.optimizer, protocol: 'TCP' }],
-            readinessProbe: httpProbe('/readyz', 'http', 5, 3),
-            livenessProbe: httpProbe('/healthz', 'http', 10, 6),
-            volumeMounts: mounts,
-          },
-        ],
-        volumes,
-      },
-    },
+    template: servicePodTemplate({
+      command: 'optimizer',
+      image,
+      resources: cr.spec.optimizer.resources,
+      labels,
+      configHash,
+      port: PORTS.optimizer,
+      ports: [{ name: 'http', containerPort: PORTS.optimizer, protocol: 'TCP' }],
+      probePort: 'http',
+      configSource: { secret: { secretName: names.optimizerConfig, defaultMode: 0o440 } },
+      tmpSizeLimit: '1Gi',
+      extraVolumes: cacheVolumes,
+      extraMounts: cacheMounts,
+    }),
   };
   if (cr.spec.optimizer.autoscaling === undefined) spec.replicas = cr.spec.optimizer.replicas;
   return {

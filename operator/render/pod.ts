@@ -1,11 +1,16 @@
 import type {
   V1Container,
+  V1ContainerPort,
   V1PodSecurityContext,
+  V1PodTemplateSpec,
   V1Probe,
   V1ResourceRequirements,
   V1SecurityContext,
+  V1Volume,
+  V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { Resources } from '../../api/image-optimizer.ts';
+import { CONFIG_DIR, CONFIG_HASH_ANNOTATION } from './names.ts';
 
 // The restricted Pod Security Standard, in one place for every pod the operator runs.
 
@@ -55,5 +60,65 @@ export function baseContainer(name: string, image: string, resources: Resources)
     image,
     securityContext: CONTAINER_SECURITY,
     resources: resourceRequirements(resources),
+  };
+}
+
+/** What differs between the pods of our own HTTP services (the gateway and the optimizer). */
+export interface ServicePod {
+  /** The container name and the CLI subcommand; the config file is `<command>.json`. */
+  command: 'gateway' | 'optimizer';
+  image: string;
+  resources: Resources;
+  labels: Record<string, string>;
+  configHash: string;
+  /** The port the service listens on (`--port`). */
+  port: number;
+  ports: V1ContainerPort[];
+  /** The named port that serves /readyz and /healthz. */
+  probePort: string;
+  /** The source of the `config` volume (a ConfigMap or a Secret). */
+  configSource: Omit<V1Volume, 'name'>;
+  tmpSizeLimit: string;
+  /** Volumes and mounts after `config` and `tmp`. */
+  extraVolumes?: V1Volume[];
+  extraMounts?: V1VolumeMount[];
+}
+
+/** The pod template of one of our HTTP services: config mounted read-only, rolled by its hash. */
+export function servicePodTemplate(pod: ServicePod): V1PodTemplateSpec {
+  return {
+    metadata: { labels: pod.labels, annotations: { [CONFIG_HASH_ANNOTATION]: pod.configHash } },
+    spec: {
+      automountServiceAccountToken: false,
+      securityContext: podSecurity(),
+      terminationGracePeriodSeconds: 30,
+      containers: [
+        {
+          ...baseContainer(pod.command, pod.image, pod.resources),
+          args: [
+            pod.command,
+            '--config',
+            `${CONFIG_DIR}/${pod.command}.json`,
+            '--host',
+            '0.0.0.0',
+            '--port',
+            String(pod.port),
+          ],
+          ports: pod.ports,
+          readinessProbe: httpProbe('/readyz', pod.probePort, 5, 3),
+          livenessProbe: httpProbe('/healthz', pod.probePort, 10, 6),
+          volumeMounts: [
+            { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+            { name: 'tmp', mountPath: '/tmp' },
+            ...(pod.extraMounts ?? []),
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'config', ...pod.configSource },
+        { name: 'tmp', emptyDir: { sizeLimit: pod.tmpSizeLimit } },
+        ...(pod.extraVolumes ?? []),
+      ],
+    },
   };
 }
