@@ -2,6 +2,7 @@ import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
 import { servicePodTemplate } from './pod.ts';
+import { componentService } from './service.ts';
 
 /** The gateway Deployment: the entrypoint; its health endpoints live on the admin port. */
 export function gatewayDeployment(
@@ -40,16 +41,8 @@ export function gatewayDeployment(
 /** The gateway Service: type and port from `spec.gateway.service`. */
 export function gatewayService(cr: ImageOptimizer): V1Service {
   const svc = cr.spec.gateway.service;
-  const metadata = childMeta(cr, childNames(cr.metadata.name).gateway, 'gateway');
-  if (svc.annotations !== undefined) metadata.annotations = { ...svc.annotations };
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata,
-    spec: {
-      type: svc.type,
-      selector: selectorLabels(cr.metadata.name, 'gateway'),
-      ports: [{ name: 'http', port: svc.port, targetPort: 'http', protocol: 'TCP' }],
-    },
-  };
+  const service = componentService(cr, 'gateway', { name: 'http', port: svc.port, type: svc.type });
+  if (svc.annotations !== undefined && service.metadata !== undefined)
+    service.metadata.annotations = { ...svc.annotations };
+  return service;
 }

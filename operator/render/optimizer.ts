@@ -9,6 +9,7 @@ import type {
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
 import { servicePodTemplate } from './pod.ts';
+import { componentService } from './service.ts';
 import type { StoragePlan } from './storage.ts';
 
 /** The optimizer Deployment; `replicas` is left out when an HPA owns it. */
@@ -58,16 +59,7 @@ export function optimizerDeployment(
 
 /** The optimizer Service (the gateway's upstream). */
 export function optimizerService(cr: ImageOptimizer): V1Service {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: childMeta(cr, childNames(cr.metadata.name).optimizer, 'optimizer'),
-    spec: {
-      type: 'ClusterIP',
-      selector: selectorLabels(cr.metadata.name, 'optimizer'),
-      ports: [{ name: 'http', port: PORTS.optimizer, targetPort: 'http', protocol: 'TCP' }],
-    },
-  };
+  return componentService(cr, 'optimizer', { name: 'http', port: PORTS.optimizer });
 }
 
 /** The HPA for the optimizer, when `spec.optimizer.autoscaling` is set. */

@@ -8,6 +8,7 @@ import type {
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
 import { baseContainer, podSecurity } from './pod.ts';
+import { componentService } from './service.ts';
 
 /** The UID the official Valkey image runs as. */
 const VALKEY_UID = 999;
@@ -108,16 +109,7 @@ export function valkeyDeployment(cr: ImageOptimizer, image: string): V1Deploymen
 
 /** The Valkey Service. */
 export function valkeyService(cr: ImageOptimizer): V1Service {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: childMeta(cr, childNames(cr.metadata.name).valkey, 'valkey'),
-    spec: {
-      type: 'ClusterIP',
-      selector: selectorLabels(cr.metadata.name, 'valkey'),
-      ports: [{ name: 'valkey', port: PORTS.valkey, targetPort: 'valkey', protocol: 'TCP' }],
-    },
-  };
+  return componentService(cr, 'valkey', { name: 'valkey', port: PORTS.valkey });
 }
 
 /**
