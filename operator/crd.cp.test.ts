@@ -1,21 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { freshNamespace, testKubeConfig } from '../test/control-plane/test-cluster.ts';
+import { describe, expect, it } from 'vitest';
 import { KubeApiError } from './errors.ts';
-import {
-  type CrObject,
-  createCr,
-  crPath,
-  imageOptimizer,
-  installCrd,
-  KubeClient,
-} from './test-support/control-plane.ts';
+import { type CrObject, createCr, crPath, imageOptimizer } from './test-support/control-plane.ts';
+import { crdTestBed } from './test-support/test-bed.ts';
 
-const namespace = await freshNamespace('crd');
-const client = new KubeClient(testKubeConfig());
-
-beforeAll(async () => {
-  await installCrd(client);
-});
+const { namespace, client } = await crdTestBed('crd');
 
 async function rejection(cr: CrObject): Promise<string> {
   try {

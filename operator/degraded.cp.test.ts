@@ -1,6 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshNamespace, testKubeConfig } from '../test/control-plane/test-cluster.ts';
-import type { RunningOperator } from './manager.ts';
+import { describe, expect, it } from 'vitest';
 import {
   type CrObject,
   conditionOf,
@@ -8,29 +6,17 @@ import {
   crPath,
   eventually,
   imageOptimizer,
-  installCrd,
-  KubeClient,
-  startTestOperator,
-  testOperatorConfig,
   waitReady,
 } from './test-support/control-plane.ts';
+import { crdTestBed, operatorForFile } from './test-support/test-bed.ts';
 
 // Failures must show: Degraded=True with a reason, a Warning Event, and recovery once the cause goes.
 // ResourceQuotas make the API server and the ReplicaSet controller fail for real. No quota
 // controller runs here, so the tests write the quota's usage themselves (as it would).
 
-const namespace = await freshNamespace('degraded');
-const client = new KubeClient(testKubeConfig());
-let operator: RunningOperator;
+const { namespace, kc, client } = await crdTestBed('degraded');
+operatorForFile(kc, namespace);
 const quotas = `/api/v1/namespaces/${namespace}/resourcequotas`;
-
-beforeAll(async () => {
-  await installCrd(client);
-  operator = await startTestOperator(testKubeConfig(), testOperatorConfig([namespace]));
-});
-afterAll(async () => {
-  await operator?.stop();
-});
 
 /** A quota allowing no `resource`, with its usage recorded so admission enforces it. */
 async function quota(name: string, resource: string): Promise<void> {

@@ -1,12 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { KubernetesObject, V1Lease } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  controlPlane,
-  freshNamespace,
-  testKubeConfig,
-} from '../test/control-plane/test-cluster.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { controlPlane } from '../test/control-plane/test-cluster.ts';
 import { LABELS } from './render/names.ts';
 import {
   type CrObject,
@@ -15,22 +11,16 @@ import {
   crPath,
   eventually,
   imageOptimizer,
-  installCrd,
-  KubeClient,
   markPodsReady,
   startTestOperator,
   testOperatorConfig,
 } from './test-support/control-plane.ts';
+import { crdTestBed } from './test-support/test-bed.ts';
 
-const namespace = await freshNamespace('ha');
-const kc = testKubeConfig();
-const client = new KubeClient(kc);
+const { namespace, kc, client } = await crdTestBed('ha');
 const children: ChildProcess[] = [];
 const bin = new URL('../bin/next-image.js', import.meta.url).pathname;
 
-beforeAll(async () => {
-  await installCrd(client);
-});
 afterAll(() => {
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshNamespace, testKubeConfig } from '../test/control-plane/test-cluster.ts';
+import { testKubeConfig } from '../test/control-plane/test-cluster.ts';
 import { kubeConfigForToken, mintServiceAccountToken } from '../test/control-plane/tokens.ts';
 import { KubeApiError } from './errors.ts';
 import type { RunningOperator } from './manager.ts';
@@ -9,25 +9,23 @@ import {
   crPath,
   eventually,
   imageOptimizer,
-  installCrd,
   KubeClient,
   startTestOperator,
   testOperatorConfig,
   waitReady,
 } from './test-support/control-plane.ts';
+import { crdTestBed } from './test-support/test-bed.ts';
 
 // The operator runs as a ServiceAccount bound to exactly the rules in operator/rbac.ts, the
 // rules the Helm chart ships. If it needed anything more, the reconcile would fail here.
 
-const namespace = await freshNamespace('rbac');
-const admin = new KubeClient(testKubeConfig());
+const { namespace, client: admin } = await crdTestBed('rbac');
 const roleName = `next-image-operator-${namespace}`;
 const rbac = '/apis/rbac.authorization.k8s.io/v1';
 let operator: RunningOperator | undefined;
 let asOperator: KubeClient;
 
 beforeAll(async () => {
-  await installCrd(admin);
   await admin.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, {
     metadata: { name: 'operator' },
   });

@@ -5,11 +5,9 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GatewayConfigSchema } from '../api/gateway-config.ts';
 import { OptimizerConfigSchema } from '../api/optimizer-config.ts';
-import { freshNamespace, testKubeConfig } from '../test/control-plane/test-cluster.ts';
-import type { RunningOperator } from './manager.ts';
 import { CONFIG_HASH_ANNOTATION } from './render/names.ts';
 import {
   type CrObject,
@@ -18,18 +16,13 @@ import {
   crPath,
   eventually,
   imageOptimizer,
-  installCrd,
-  KubeClient,
   patchSpec,
-  startTestOperator,
-  testOperatorConfig,
   waitReady,
 } from './test-support/control-plane.ts';
+import { crdTestBed, operatorForFile } from './test-support/test-bed.ts';
 
-const namespace = await freshNamespace('reconcile');
-const kc = testKubeConfig();
-const client = new KubeClient(kc);
-let operator: RunningOperator;
+const { namespace, kc, client } = await crdTestBed('reconcile');
+const operator = operatorForFile(kc, namespace);
 
 const path = (kind: string, name: string): string =>
   ({
@@ -58,14 +51,6 @@ const configHash = async (name: string): Promise<string | undefined> =>
   (await get<V1Deployment>('Deployment', name))?.spec?.template.metadata?.annotations?.[
     CONFIG_HASH_ANNOTATION
   ];
-
-beforeAll(async () => {
-  await installCrd(client);
-  operator = await startTestOperator(kc, testOperatorConfig([namespace]));
-});
-afterAll(async () => {
-  await operator?.stop();
-});
 
 describe('the operator against a real control plane', () => {
   it('turns an ImageOptimizer into its children, owned by it, with valid configs', async () => {
@@ -234,12 +219,12 @@ describe('the operator against a real control plane', () => {
   });
 
   it('exposes controller-runtime metrics and readiness', async () => {
-    const metrics = await (await fetch(`${operator.metrics.url}/metrics`)).text();
+    const metrics = await (await fetch(`${operator().metrics.url}/metrics`)).text();
     expect(metrics).toMatch(
       /controller_runtime_reconcile_total\{controller="imageoptimizer",result="success"\} [1-9]/,
     );
     expect(metrics).toContain('workqueue_depth');
-    expect((await fetch(`${operator.health.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${operator().health.url}/readyz`)).status).toBe(200);
   });
 
   // The garbage collector learns about a new CRD at its 30-s discovery resync, so on a fresh
