@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { streamRepeated } from '../../test/support/stream-body.ts';
 import { ImageError, isRetryable, MESSAGES } from '../errors.ts';
 import { closeFetchAgents, externalAgent } from './agents.ts';
 import {
@@ -343,20 +344,9 @@ describe('fetchExternalImage: responses', () => {
 
   it('aborts an over-limit download with 413 and the upstream sees the connection close early', async () => {
     const total = 256 * 1024 * 1024;
-    let written = 0;
+    const written = { bytes: 0 };
     fixture.route('/huge', (_req, res) => {
-      const chunk = Buffer.alloc(64 * 1024, 7);
-      const pump = (): void => {
-        while (written < total && !res.destroyed) {
-          written += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      streamRepeated(res, Buffer.alloc(64 * 1024, 7), total, written);
     });
     const error = await failure(
       fetchExternalImage(src('/huge'), options({ maximumResponseBody: 1024 * 1024 })),
@@ -365,7 +355,7 @@ describe('fetchExternalImage: responses', () => {
     const socket = fixture.requests[0]?.socket;
     expect(socket).toBeDefined();
     if (socket !== undefined) await socketClosed(socket);
-    expect(written).toBeLessThan(total);
+    expect(written.bytes).toBeLessThan(total);
   });
 
   it('answers a declared over-limit length with 413 without reading the body', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Discovery } from '../../lib/discovery.ts';
+import { streamRepeated } from '../../test/support/stream-body.ts';
 import { ImageError, isRetryable, MESSAGES } from '../errors.ts';
 import { closeFetchAgents } from './agents.ts';
 import { fetchInternalImage, type InternalFetchOptions, internalUrl } from './internal.ts';
@@ -147,21 +148,10 @@ describe('fetchInternalImage', () => {
   });
 
   it('answers a body over maximumResponseBody with 413 and closes the connection (CVE-2026-44577)', async () => {
-    let written = 0;
+    const written = { bytes: 0 };
     const total = 256 * 1024 * 1024;
     fixture.route('/huge', (_req, res) => {
-      const chunk = Buffer.alloc(64 * 1024, 1);
-      const pump = (): void => {
-        while (written < total && !res.destroyed) {
-          written += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      streamRepeated(res, Buffer.alloc(64 * 1024, 1), total, written);
     });
     const error = await failure(
       fetchInternalImage('/huge', options({ maximumResponseBody: 512 * 1024 })),
@@ -169,7 +159,7 @@ describe('fetchInternalImage', () => {
     expect(error).toMatchObject({ statusCode: 413, message: MESSAGES.internalInvalid });
     const socket = fixture.requests[0]?.socket;
     if (socket !== undefined) await socketClosed(socket);
-    expect(written).toBeLessThan(total);
+    expect(written.bytes).toBeLessThan(total);
   });
 
   it('answers a refused connection with a retryable 500 "upstream response is invalid"', async () => {

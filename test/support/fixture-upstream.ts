@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { SampleImages } from './sample-images.ts';
+import { streamRepeated } from './stream-body.ts';
 
 /** A fixture origin on 127.0.0.1 that counts requests per path and records their headers. */
 export interface FixtureUpstream {
@@ -88,18 +89,7 @@ export async function startFixtureUpstream(images: SampleImages): Promise<Fixtur
     res.writeHead(200);
     const chunk = Buffer.alloc(64 * 1024, 1);
     chunk.set(images.jpeg.subarray(0, 3));
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < 200 * 1024 * 1024 && !res.destroyed) {
-        sent += chunk.length;
-        if (!res.write(chunk)) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-      res.end();
-    };
-    pump();
+    streamRepeated(res, chunk, 200 * 1024 * 1024);
   });
   for (let i = 0; i < 5; i++) {
     routes.set(`/redirect-${i}`, (_req, res) => {
