@@ -54,22 +54,25 @@ export class GatewayMetrics {
 
   /** Counts one answered request. */
   countRequest(application: string, status: number): void {
-    const key = `${application} ${status}`;
-    let child = this.#requestChildren.get(key);
-    if (child === undefined) {
-      child = this.requests.labels(application, String(status));
-      this.#requestChildren.set(key, child);
-    }
-    child.inc();
+    labelChild(this.#requestChildren, `${application} ${status}`, () =>
+      this.requests.labels(application, String(status)),
+    ).inc();
   }
 
   /** Records the time to an upstream's response headers. */
   observeUpstream(application: string, seconds: number): void {
-    let child = this.#latencyChildren.get(application);
-    if (child === undefined) {
-      child = this.upstreamLatency.labels(application);
-      this.#latencyChildren.set(application, child);
-    }
-    child.observe(seconds);
+    labelChild(this.#latencyChildren, application, () =>
+      this.upstreamLatency.labels(application),
+    ).observe(seconds);
   }
+}
+
+/** The label child kept under `key`, made on first use. */
+function labelChild<T>(children: Map<string, T>, key: string, make: () => T): T {
+  let child = children.get(key);
+  if (child === undefined) {
+    child = make();
+    children.set(key, child);
+  }
+  return child;
 }
