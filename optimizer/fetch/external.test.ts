@@ -21,14 +21,15 @@ import {
 } from './fetch-errors.ts';
 import {
   type Fixture,
+  failure,
   mapLookup,
+  PNG,
   socketClosed,
   startFixture,
 } from './test-support/fixture-server.ts';
 
 // Every host here resolves (through an injected lookup) to loopback. 127.0.0.1 plays the public
 // internet through `isAllowedAddress`; 127.0.0.2 plays a private address the guard must refuse.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 const lookupCalls: string[] = [];
 const lookup = mapLookup(
   {
@@ -78,15 +79,6 @@ function options(overrides: Partial<ExternalFetchOptions> = {}): ExternalFetchOp
 }
 
 const src = (path: string, host = 'public.test'): string => `http://${host}:${fixture.port}${path}`;
-
-function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the fetch to fail');
-    },
-    (error: unknown) => error,
-  );
-}
 
 function redirect(res: ServerResponse, location: string, status = 302): void {
   res.statusCode = status;

@@ -4,9 +4,14 @@ import { streamRepeated } from '../../test/support/stream-body.ts';
 import { ImageError, isRetryable, MESSAGES } from '../errors.ts';
 import { closeFetchAgents } from './agents.ts';
 import { fetchInternalImage, type InternalFetchOptions, internalUrl } from './internal.ts';
-import { type Fixture, socketClosed, startFixture } from './test-support/fixture-server.ts';
+import {
+  type Fixture,
+  failure,
+  PNG,
+  socketClosed,
+  startFixture,
+} from './test-support/fixture-server.ts';
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 const FALLBACK = new URL('http://frontend.plt.local');
 
 let fixture: Fixture;
@@ -38,15 +43,6 @@ function options(overrides: Partial<InternalFetchOptions> = {}): InternalFetchOp
     signal: AbortSignal.timeout(20_000),
     ...overrides,
   };
-}
-
-function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the fetch to fail');
-    },
-    (error: unknown) => error,
-  );
 }
 
 describe('internalUrl', () => {

@@ -9,12 +9,13 @@ import { fetchInternalImage } from './internal.ts';
 import { backoffDelay, fetchWithRetries, type RetryInfo } from './retry.ts';
 import {
   type Fixture,
+  failure,
   mapLookup,
+  PNG,
   socketClosed,
   startFixture,
 } from './test-support/fixture-server.ts';
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 const IMAGE: UpstreamImage = {
   buffer: PNG,
   contentType: 'image/png',
@@ -22,15 +23,6 @@ const IMAGE: UpstreamImage = {
   etag: null,
 };
 const noJitter = (): number => 0;
-
-function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error,
-  );
-}
 
 /** An attempt that fails with `errors` in turn, then succeeds; counts its calls. */
 function scripted(errors: unknown[]): {

@@ -106,3 +106,16 @@ export function mapLookup(
     return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
 }
+
+/** The first 16 bytes of a PNG: what the fixture serves as an image (the fetchers never decode it). */
+export const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+
+/** The error `promise` rejects with; if it resolves, the test fails. */
+export function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error,
+  );
+}
