@@ -1,9 +1,8 @@
 // `npm run bench` section for the operator (issue 6 §5): 100 ImageOptimizers from nothing to
 // fully applied (every child applied, status written for the current generation) against a real
 // kube-apiserver + etcd + kube-controller-manager; wall time and the operator process's RSS.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient } from '../operator/kube/client.ts';
 import {
@@ -13,6 +12,7 @@ import {
   imageOptimizer,
   installCrd,
 } from '../operator/test-support/control-plane.ts';
+import { spawnOperator } from '../operator/test-support/spawn-operator.ts';
 import { startControlPlane } from '../test/control-plane/control-plane.ts';
 
 const COUNT = 100;
@@ -25,42 +25,6 @@ function rssKiB(pid: number): { rss: number; hwm: number } {
   const field = (name: string): number =>
     Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
-}
-
-function spawnOperator(
-  kubeconfig: string,
-): Promise<{ child: ChildProcess; metrics: string; health: string }> {
-  const bin = new URL('../bin/next-image.js', import.meta.url).pathname;
-  const args = [
-    bin,
-    'operator',
-    '--kubeconfig',
-    kubeconfig,
-    '--namespaces',
-    NAMESPACE,
-    '--bind-address',
-    '127.0.0.1',
-    '--health-port',
-    '0',
-    '--metrics-port',
-    '0',
-    '--image',
-    'example.test/next-image:bench',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`operator exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let entry: { msg?: string; metrics?: string; health?: string } = {};
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return; // not a log line of ours
-      }
-      if (entry.msg === 'operator started')
-        resolve({ child, metrics: entry.metrics ?? '', health: entry.health ?? '' });
-    });
-  });
 }
 
 async function until(
@@ -96,7 +60,11 @@ export async function benchOperator(): Promise<Record<string, unknown>> {
     const client = new KubeClient(cp.kubeConfig);
     await installCrd(client);
     await client.request('POST', '/api/v1/namespaces', { metadata: { name: NAMESPACE } });
-    const started = await spawnOperator(cp.kubeconfigPath);
+    const started = await spawnOperator({
+      kubeconfig: cp.kubeconfigPath,
+      namespace: NAMESPACE,
+      image: 'example.test/next-image:bench',
+    });
     operator = started.child;
     const pid = operator.pid ?? 0;
     await until(

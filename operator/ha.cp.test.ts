@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import type { KubernetesObject, V1Lease } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { controlPlane } from '../test/control-plane/test-cluster.ts';
@@ -15,11 +14,14 @@ import {
   startTestOperator,
   testOperatorConfig,
 } from './test-support/control-plane.ts';
+import {
+  type SpawnedOperator,
+  spawnOperator as spawnCliOperator,
+} from './test-support/spawn-operator.ts';
 import { crdTestBed } from './test-support/test-bed.ts';
 
 const { namespace, kc, client } = await crdTestBed('ha');
 const children: ChildProcess[] = [];
-const bin = new URL('../bin/next-image.js', import.meta.url).pathname;
 
 afterAll(() => {
   for (const child of children)
@@ -47,42 +49,14 @@ async function childrenOf(cr: string): Promise<string[]> {
 }
 
 /** A `next-image operator` child process; resolves once it logged its start. */
-function spawnOperator(identity: string): Promise<{ child: ChildProcess; metricsUrl: string }> {
-  const args = [
-    bin,
-    'operator',
-    '--kubeconfig',
-    controlPlane().kubeconfigPath,
-    '--namespaces',
+function spawnOperator(identity: string): Promise<SpawnedOperator> {
+  return spawnCliOperator({
+    kubeconfig: controlPlane().kubeconfigPath,
     namespace,
-    '--leader-elect',
-    '--lease-namespace',
-    namespace,
-    '--identity',
-    identity,
-    '--bind-address',
-    '127.0.0.1',
-    '--health-port',
-    '0',
-    '--metrics-port',
-    '0',
-    '--image',
-    'example.test/next-image:test',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`operator ${identity} exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let entry: { msg?: string; metrics?: string } = {};
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return; // not a log line of ours
-      }
-      if (entry.msg === 'operator started' && entry.metrics !== undefined)
-        resolve({ child, metricsUrl: entry.metrics });
-    });
+    image: 'example.test/next-image:test',
+    args: ['--leader-elect', '--lease-namespace', namespace, '--identity', identity],
+    name: identity,
+    onSpawn: (child) => children.push(child),
   });
 }
 
@@ -164,10 +138,10 @@ describe('operator restarts and leader election', () => {
     const first = await eventually(holder, 'a leader');
     const [leader, standby] = first === 'op-a' ? [a, b] : [b, a];
     await eventually(
-      async () => ((await leaderGauge(leader.metricsUrl)) === '1' ? true : undefined),
+      async () => ((await leaderGauge(leader.metrics)) === '1' ? true : undefined),
       'the leader gauge',
     );
-    expect(await leaderGauge(standby.metricsUrl)).toBe('0');
+    expect(await leaderGauge(standby.metrics)).toBe('0');
 
     await createCr(
       client,
@@ -200,7 +174,7 @@ describe('operator restarts and leader election', () => {
       () => client.get(`/apis/apps/v1/namespaces/${namespace}/deployments/after-gateway`),
       'the new leader to reconcile',
     );
-    expect(await leaderGauge(standby.metricsUrl)).toBe('1');
+    expect(await leaderGauge(standby.metrics)).toBe('1');
 
     // A graceful stop hands the lease back at once.
     const c = await spawnOperator('op-c');
