@@ -3,11 +3,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { bareColumn, nextColumns, rawSharpColumn } from './lib/columns.ts';
+import { bareColumn, nextColumns } from './lib/columns.ts';
 import { ensureSourceImages } from './lib/images.ts';
 import { buildJobs, describeJobs } from './lib/jobs.ts';
 import { NEXT_APP_DIR } from './lib/next-app.ts';
 import { optimizerColumns } from './lib/optimizer-column.ts';
+import { rawSharpColumn } from './lib/raw-sharp-column.ts';
 import { type Ratio, type Row, renderMarkdown } from './lib/report.ts';
 import type { BenchSettings } from './lib/serve-load.ts';
 import { startStaticServer } from './lib/static-server.ts';
@@ -41,10 +42,15 @@ export const defaultOptimizerBenchOptions: OptimizerBenchOptions = {
   log: (line) => process.stderr.write(`[bench] ${line}\n`),
 };
 
-const ROW_ORDER = ['a', 'b', 'c', 'd', 'e-miss', 'e-hit'];
+const ROW_ORDER = ['a', 'a2', 'b', 'c', 'd', 'e-miss', 'e-hit'];
 
 const RATIOS: Ratio[] = [
   { name: 'b/a: optimizer misses vs raw sharp', numerator: 'b', denominator: 'a', target: 0.9 },
+  {
+    name: 'b/a2: optimizer misses vs raw sharp in one process per slot',
+    numerator: 'b',
+    denominator: 'a2',
+  },
   { name: 'c/d: optimizer hits vs bare fastify', numerator: 'c', denominator: 'd', target: 0.7 },
   { name: 'c/e-hit: optimizer hits vs Next.js hits', numerator: 'c', denominator: 'e-hit' },
   { name: 'b/e-miss: optimizer misses vs Next.js misses', numerator: 'b', denominator: 'e-miss' },
@@ -107,8 +113,12 @@ export async function benchOptimizer(
   const rows: Row[] = [];
 
   o.log('(a) raw sharp');
-  const raw = await rawSharpColumn(jobs, s);
+  const raw = await rawSharpColumn(jobs, s, 1);
   rows.push(raw.row);
+  if (s.transformConcurrency > 1) {
+    o.log(`(a2) raw sharp in ${s.transformConcurrency} processes`);
+    rows.push((await rawSharpColumn(jobs, s, s.transformConcurrency)).row);
+  }
   const hitSize = raw.outputBytes.length > 0 ? Math.round(median(raw.outputBytes)) : 50_000;
   o.log('(d) bare fastify');
   rows.push(await bareColumn(hitSize, s));

@@ -1,9 +1,9 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Job } from './jobs.ts';
 import { runLoad } from './load.ts';
 import { NEXT_APP_DIR, prepareNextApp, startNext } from './next-app.ts';
-import { freePort, RssSampler, runToEnd, start, stop, waitReady } from './proc.ts';
+import { freePort, RssSampler, start, stop, waitReady } from './proc.ts';
 import type { Row } from './report.ts';
 import {
   type BenchSettings,
@@ -13,47 +13,6 @@ import {
   serve,
   withCpu,
 } from './serve-load.ts';
-import type { SharpChildInput, SharpChildOutput } from './sharp-child.ts';
-
-/** Column (a): raw sharp in a child process. Also returns each job's output size. */
-export async function rawSharpColumn(
-  jobs: Job[],
-  s: BenchSettings,
-): Promise<{ row: Row; outputBytes: number[] }> {
-  const input: SharpChildInput = {
-    jobs: jobs.map((j) => ({
-      file: j.image.path,
-      width: j.width,
-      quality: j.quality,
-      output: j.output,
-    })),
-    concurrency: s.transformConcurrency,
-    count: s.missCount,
-    maxMs: s.missMaxMs,
-    sharpThreads: s.sharpThreads,
-  };
-  const inputFile = join(s.workDir, 'sharp-input.json');
-  await writeFile(inputFile, JSON.stringify(input));
-  const script = new URL('./sharp-child.ts', import.meta.url).pathname;
-  const label = 'raw sharp, Next encoder settings';
-  try {
-    const out = await runToEnd('raw sharp', process.execPath, [script, inputFile], {
-      timeoutMs: s.missMaxMs * 3,
-    });
-    const last = out.trim().split('\n').at(-1)!;
-    const result = JSON.parse(last) as SharpChildOutput;
-    const row: Row = {
-      id: 'a',
-      label,
-      stats: result.stats,
-      peakRssMb: result.peakRssMb,
-      concurrency: s.transformConcurrency,
-    };
-    return { row, outputBytes: result.outputBytes };
-  } catch (error: unknown) {
-    return { row: { id: 'a', label, error: errorText(error) }, outputBytes: [] };
-  }
-}
 
 /** Column (d): bare fastify returning a fixed buffer of `size` bytes. */
 export async function bareColumn(size: number, s: BenchSettings): Promise<Row> {

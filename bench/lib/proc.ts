@@ -30,12 +30,12 @@ export function start(
   name: string,
   command: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: boolean } = {},
 ): Child {
   const proc = spawn(command, args, {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const keep = (chunk: Buffer): void => {

@@ -1,6 +1,8 @@
 // Column (a): raw sharp with Next.js 16's pipeline and encoder settings (spec statements 24–26),
-// in its own process so its peak RSS is its own. Input: a JSON file path (SharpChildInput);
-// output: one JSON line (SharpChildOutput) on stdout.
+// in its own process so its peak RSS is its own. Input: a JSON file path (SharpChildInput).
+// After its warm-up the child prints "ready" and waits for a line on stdin, so several children
+// start their timed runs together; then it prints one JSON line (SharpChildOutput).
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -18,10 +20,18 @@ export type SharpChildInput = {
   maxMs: number;
   /** sharp.concurrency(); Next uses floor(cores / 2) in production. */
   sharpThreads: number;
+  /** The i-th timed job is jobs[(offset + i × stride) % jobs.length]: children share the mix. */
+  offset: number;
+  stride: number;
 };
 
 /** What the child prints. */
-export type SharpChildOutput = { stats: RunStats; peakRssMb: number; outputBytes: number[] };
+export type SharpChildOutput = {
+  stats: RunStats;
+  latenciesMs: number[];
+  peakRssMb: number;
+  outputBytes: number[];
+};
 
 // Next.js 16 transform.js: limitInputPixels, sequentialRead, timeout 7 s, rotate, resize without
 // enlargement, then the encoder with Next's options.
@@ -46,13 +56,15 @@ async function main(): Promise<void> {
   const files = new Map<string, Buffer>();
   for (const job of input.jobs)
     if (!files.has(job.file)) files.set(job.file, readFileSync(job.file));
-  const run = (i: number): Promise<Buffer> => {
-    const job = input.jobs[i % input.jobs.length]!;
+  const run = (index: number): Promise<Buffer> => {
+    const job = input.jobs[index % input.jobs.length]!;
     return transform(files.get(job.file)!, job.width, job.quality, job.output);
   };
   // Warm-up: one pass over every job, untimed; it also records each job's output size.
   const outputBytes: number[] = [];
   for (let i = 0; i < input.jobs.length; i++) outputBytes.push((await run(i)).length);
+  process.stdout.write('ready\n');
+  await once(process.stdin, 'data');
 
   const latencies: number[] = [];
   let errors = 0;
@@ -67,7 +79,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       try {
         // Not `bytes += await …`: that reads `bytes` before the await and loses concurrent adds.
-        const out = await run(i);
+        const out = await run(input.offset + i * input.stride);
         bytes += out.length;
       } catch {
         errors += 1;
@@ -89,8 +101,9 @@ async function main(): Promise<void> {
   );
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(
-    `${JSON.stringify({ stats, peakRssMb, outputBytes } satisfies SharpChildOutput)}\n`,
+    `${JSON.stringify({ stats, latenciesMs: latencies, peakRssMb, outputBytes } satisfies SharpChildOutput)}\n`,
   );
 }
 
 await main();
+process.stdin.destroy();
