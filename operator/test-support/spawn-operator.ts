@@ -6,6 +6,16 @@ import { createInterface } from 'node:readline';
 
 const BIN = new URL('../../bin/next-image.js', import.meta.url).pathname;
 
+/** Health and metrics on loopback, on ports the kernel picks (the operator logs its URLs). */
+export const LOOPBACK_ARGS = [
+  '--bind-address',
+  '127.0.0.1',
+  '--health-port',
+  '0',
+  '--metrics-port',
+  '0',
+] as const;
+
 /** Where a spawned operator runs and what it is told besides its loopback listeners. */
 export interface SpawnOptions {
   kubeconfig: string;
@@ -36,12 +46,7 @@ export function spawnOperator(options: SpawnOptions): Promise<SpawnedOperator> {
     '--namespaces',
     options.namespace,
     ...(options.args ?? []),
-    '--bind-address',
-    '127.0.0.1',
-    '--health-port',
-    '0',
-    '--metrics-port',
-    '0',
+    ...LOOPBACK_ARGS,
     '--image',
     options.image,
   ];

@@ -13,6 +13,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { GROUP, PLURAL, VERSION } from '../../api/image-optimizer.ts';
+import { LOOPBACK_ARGS } from '../../operator/test-support/spawn-operator.ts';
 import { freshNamespace, testKubeConfig } from '../control-plane/test-cluster.ts';
 import { kubeConfigForToken, mintServiceAccountToken } from '../control-plane/tokens.ts';
 import { eventually } from '../control-plane/wait-for.ts';
@@ -88,21 +89,10 @@ interface RunningOperator {
 
 /** Starts `next-image operator` from the sources; resolves once it logged "operator started". */
 async function startOperator(args: string[]): Promise<RunningOperator> {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'operator',
-      '--bind-address',
-      '127.0.0.1',
-      '--health-port',
-      '0',
-      '--metrics-port',
-      '0',
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: '' } },
-  );
+  const child = spawn(process.execPath, [CLI, 'operator', ...LOOPBACK_ARGS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KUBECONFIG: '' },
+  });
   operators.push(child);
   let out = '';
   child.stdout?.on('data', (c: Buffer) => {
