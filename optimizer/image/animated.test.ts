@@ -1,12 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pngChunk } from '../../test/support/png.ts';
 import { isAnimated } from './animated.ts';
-import {
-  animation,
-  photo,
-  pngChunk,
-  solidPng,
-  withAnimationControl,
-} from './test-support/fixtures.ts';
+import { animation, photo, solidPng, withAnimationControl } from './test-support/fixtures.ts';
 
 const samples = new Map<string, Buffer>();
 

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { PNG_SIGNATURE, pngChunk } from './png.ts';
 
 /** Images of every kind the endpoint must handle, generated with sharp (deterministic). */
 export interface SampleImages {
@@ -30,24 +31,6 @@ function gradient(width: number, height: number): Buffer {
   return raw;
 }
 
-function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
 /** A structurally valid PNG header declaring width×height, with a token IDAT. */
 export function pngDeclaring(width: number, height: number): Buffer {
   const ihdr = Buffer.alloc(13);
@@ -55,7 +38,7 @@ export function pngDeclaring(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
   return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    PNG_SIGNATURE,
     pngChunk('IHDR', ihdr),
     pngChunk('IDAT', Buffer.from([0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01])),
     pngChunk('IEND', Buffer.alloc(0)),

@@ -2,20 +2,8 @@
  * Test images, built at test time with real sharp or, for headers sharp cannot write
  * (APNG, ICO, pixel bombs), by hand with valid chunk CRCs.
  */
-import { crc32 } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-
-/** A PNG chunk: length, type, data, CRC over type + data. */
-export function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+import { PNG_SIGNATURE, pngChunk } from '../../../test/support/png.ts';
 
 /** A PNG whose IHDR declares `width`×`height` RGB but carries a few bytes of IDAT. */
 export function pngDeclaring(width: number, height: number): Buffer {
