@@ -1,7 +1,7 @@
 import dns from 'node:dns';
 import { isIP } from 'node:net';
+import { abortable } from '../../lib/abortable.ts';
 import { ImageError, MESSAGES } from '../errors.ts';
-import { abortable } from './abortable.ts';
 import { isPublicUnicast } from './address-policy.ts';
 import { DnsLookupError } from './fetch-errors.ts';
 

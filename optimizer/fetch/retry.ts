@@ -1,6 +1,6 @@
+import { abortable, isTimeoutReason, sleep } from '../../lib/abortable.ts';
 import { ImageError, isRetryable, MESSAGES } from '../errors.ts';
 import type { UpstreamImage } from '../types.ts';
-import { abortable, isTimeoutReason, sleep } from './abortable.ts';
 import { isConnectionError, markRetryable } from './fetch-errors.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
+import { isTimeoutReason } from '../../lib/abortable.ts';
 import { ImageError, MESSAGES } from '../errors.ts';
 import type { UpstreamImage } from '../types.ts';
-import { isTimeoutReason } from './abortable.ts';
 import { abandon, declaredTooLarge, readBody } from './body.ts';
 import { markRetryable, statusError } from './fetch-errors.ts';
 

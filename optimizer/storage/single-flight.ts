@@ -1,3 +1,5 @@
+import { abortable } from '../../lib/abortable.ts';
+
 /**
  * In-process single flight: concurrent callers for one key share one run of `produce`.
  * A caller whose signal aborts stops waiting; the run goes on for the others. `produce` gets
@@ -37,35 +39,6 @@ export class SingleFlight<T> {
       if (this.#inFlight.get(key) === shared) this.#inFlight.delete(key);
       shared.controller.abort(signal.reason);
     };
-    return withAbort(shared.promise, signal, left);
+    return abortable(shared.promise, signal, left);
   }
-}
-
-/** Rejects with the signal's reason when it aborts before `promise` settles (then calls `onAbort`). */
-export function withAbort<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-  onAbort?: () => void,
-): Promise<T> {
-  if (signal.aborted) {
-    onAbort?.();
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const aborted = (): void => {
-      onAbort?.();
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', aborted, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', aborted);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', aborted);
-        reject(error);
-      },
-    );
-  });
 }

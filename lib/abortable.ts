@@ -1,23 +1,34 @@
 /** Helpers to bound promises that cannot be cancelled themselves by an AbortSignal. */
 
-/** Settles like `promise`, or rejects with `signal.reason` as soon as `signal` aborts. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/**
+ * Settles like `promise`, or rejects with `signal.reason` as soon as `signal` aborts
+ * (then calls `onAbort`).
+ */
+export function abortable<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  onAbort?: () => void,
+): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) {
+    onAbort?.();
     // The loser must not surface later as an unhandled rejection.
     promise.catch(() => {});
     return Promise.reject(signal.reason);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const aborted = (): void => {
+      onAbort?.();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', aborted, { once: true });
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', aborted);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', aborted);
         reject(error);
       },
     );
