@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../test/support/redis-server.ts';
+import { until as pollUntil } from '../../test/support/until.ts';
 import type { CachedImage } from '../types.ts';
 import { StorageUnavailableError } from './errors.ts';
 import { RedisStore } from './redis.ts';
@@ -19,13 +20,8 @@ afterAll(async () => {
   await redis.close();
 });
 
-async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+// This file's waits span Redis stops and restarts: 15 s each, not the default 10 s.
+const until = (check: () => boolean | Promise<boolean>): Promise<void> => pollUntil(check, 15_000);
 
 /** What the optimizer does per request: cache, else one flight that stores its result. */
 async function serve(

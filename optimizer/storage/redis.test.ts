@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../test/support/redis-server.ts';
+import { until } from '../../test/support/until.ts';
 import { ImageError } from '../errors.ts';
 import type { CachedImage } from '../types.ts';
 import { RedisStore, type RedisStoreOptions } from './redis.ts';
@@ -28,15 +29,6 @@ afterAll(async () => {
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
-
-/** Polls `check` until it holds; fails the test after `ms`. For states that emit no event. */
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** A connected store on the test Redis under `prefix`. */
 async function store(
