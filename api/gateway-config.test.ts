@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../lib/config-file.ts';
+import { configProblems } from '../test/support/config-problems.ts';
 import { GATEWAY_DEFAULTS, GatewayConfigSchema } from './gateway-config.ts';
 
 const guide = {
@@ -13,15 +13,7 @@ const guide = {
   discovery: { apps: { optimizer: 'http://127.0.0.1:3001', fallback: 'http://127.0.0.1:3000' } },
 };
 
-function problems(raw: unknown): string[] {
-  try {
-    parseConfigText('gateway.json', JSON.stringify(raw), GatewayConfigSchema);
-  } catch (error: unknown) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = (raw: unknown): string[] => configProblems(GatewayConfigSchema, raw);
 
 describe('GatewayConfigSchema', () => {
   it("accepts the guide's gateway watt.json plus discovery and fills Platformatic's defaults", () => {

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../lib/config-file.ts';
+import { parseConfigText } from '../lib/config-file.ts';
+import { configProblems } from '../test/support/config-problems.ts';
 import { OptimizerConfigSchema } from './optimizer-config.ts';
 
-function problems(config: unknown): string[] {
-  try {
-    parseConfigText('test.json', JSON.stringify(config), OptimizerConfigSchema);
-  } catch (error: unknown) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = (config: unknown): string[] => configProblems(OptimizerConfigSchema, config);
 
 describe('optimizer config', () => {
   it("accepts the guide's optimizer watt.json verbatim with Platformatic's defaults", () => {
