@@ -1,7 +1,8 @@
 // `npm run bench`: the optimizer benchmark of issue 2 §5, then any sibling benches that exist
 // (gateway, fleet, operator). Prints Markdown and writes it to bench/.work/results.md.
 // Flags: --quick (fewer requests), --skip-next (no Next.js install/build/columns),
-// --png-out (add PNG → PNG jobs, Next's slow palette PNG), --profile (--cpu-prof the optimizer).
+// --png-out (add PNG → PNG jobs, Next's slow palette PNG), --profile (--cpu-prof the optimizer),
+// --no-siblings (only the optimizer bench).
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { benchOptimizer, defaultOptimizerBenchOptions, prepareWorkDir } from './optimizer.ts';
@@ -61,7 +62,7 @@ async function main(argv: string[]): Promise<void> {
     sections.push(`## Optimizer benchmark failed\n\n\`\`\`\n${errorText(error)}\n\`\`\`\n`);
   }
   process.stdout.write(`\n${sections[0]}\n`);
-  for (const sibling of SIBLINGS) {
+  for (const sibling of argv.includes('--no-siblings') ? [] : SIBLINGS) {
     const section = await runSibling(sibling);
     if (section === undefined) continue;
     process.stdout.write(`\n${section}\n`);

@@ -141,6 +141,12 @@ export function cpuMs(pid: number): number {
   return descendants(pid).reduce((sum, p) => sum + cpuTicks(p), 0) * 10;
 }
 
+/** CPU time (ms) of the process itself and of its live descendants, separately. */
+export function cpuSplitMs(pid: number): { own: number; descendants: number } {
+  const own = cpuTicks(pid) * 10;
+  return { own, descendants: cpuMs(pid) - own };
+}
+
 /** Samples the RSS of a process tree every `everyMs`; `peakMb()` is the peak of the sum. */
 export class RssSampler {
   #pid: number;
