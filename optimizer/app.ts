@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { OptimizerConfig } from '../api/optimizer-config.ts';
+import { BoundedMap } from '../lib/bounded-map.ts';
 import { Discovery } from '../lib/discovery.ts';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import { releaseKeepAliveOnClose } from '../lib/server.ts';
@@ -43,6 +44,18 @@ import type { ImageStore } from './storage/types.ts';
 import type { CachedImage, ImageParams } from './types.ts';
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/** Response header values derived from one cached entry. */
+interface EntryHeaders {
+  contentType: string;
+  compressible: boolean;
+  vary: string;
+  cacheControl: string;
+  disposition: string;
+  gzipped?: Buffer;
+}
+
+type Validated = { params: ImageParams; key: string } | { errorMessage: string };
 
 /** What buildOptimizerApp hands back besides the app: its parts, for tests and the server. */
 export interface OptimizerApp {
@@ -100,12 +113,28 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     logger,
   });
   const ctx: ValidationContext = createValidationContext(images);
+  // Validation and the cache key are pure functions of the url and the negotiated type, and
+  // hot images are asked for with the same few urls: memoize them (short urls only, bounded).
+  const validations = new BoundedMap<string, Validated>(4096);
+  function validate(url: string, accept: string | undefined): Validated {
+    const memoKey = `${ctx.mimeFor(accept)}\n${url}`;
+    let validated = validations.get(memoKey);
+    if (validated === undefined) {
+      const params = validateParams(parseQuery(url), ctx, accept);
+      validated = 'errorMessage' in params ? params : { params, key: cacheKey(params) };
+      if (url.length <= 512) validations.set(memoKey, validated);
+    }
+    return validated;
+  }
   let closing = false;
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     ...quietRequestLogging(),
     return503OnClosing: true,
+    // A child logger per request costs more than serving a cache hit; failures are logged
+    // with their url instead.
+    childLoggerFactory: (parent) => parent,
   });
   // Next.js answers any method and ignores request bodies; so do we (no 415 for odd types).
   app.removeAllContentTypeParsers();
@@ -125,20 +154,26 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
         logger.info({ url: request.url, status: reply.statusCode }, 'image request rejected');
     },
     handler: async (request, reply) => {
-      const params = validateParams(parseQuery(request.url), ctx, request.headers.accept);
-      if ('errorMessage' in params) return sendError(reply, 400, params.errorMessage);
-      const waitSignal = AbortSignal.timeout(io.timeout);
+      const validated = validate(request.url, request.headers.accept);
+      if ('errorMessage' in validated) return sendError(reply, 400, validated.errorMessage);
+      const { params, key } = validated;
+      // Only a miss waits, so only a miss pays for a timer.
+      let waitSignal: AbortSignal | undefined;
+      const wait = (): AbortSignal => {
+        waitSignal ??= AbortSignal.timeout(io.timeout);
+        return waitSignal;
+      };
       try {
         const { entry, result } = await cache.get(
-          cacheKey(params),
+          key,
           params.href,
           (signal, previous) => produceImage(params, deps, signal, previous),
-          waitSignal,
+          wait,
         );
         metrics.cache.inc({ result });
         return sendImage(request, reply, params, entry, result);
       } catch (error: unknown) {
-        return sendFailure(reply, error, waitSignal);
+        return sendFailure(reply, error, waitSignal?.aborted === true);
       }
     },
   });
@@ -173,6 +208,28 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     await pool?.close();
   });
 
+  // Header values of a cached entry never change: compute them once per entry, not per hit.
+  const entryHeaders = new WeakMap<CachedImage, EntryHeaders>();
+  function headersOf(params: ImageParams, entry: CachedImage): EntryHeaders {
+    let headers = entryHeaders.get(entry);
+    if (headers === undefined) {
+      const contentType = contentTypeForExtension(entry.extension) ?? 'application/octet-stream';
+      const compressible = isCompressible(contentType);
+      headers = {
+        contentType,
+        compressible,
+        vary: compressible ? 'Accept, Accept-Encoding' : 'Accept',
+        cacheControl: cacheControl(params.isStatic, entry.maxAge),
+        disposition: contentDisposition(
+          images.contentDispositionType,
+          fileName(params.href, contentType),
+        ),
+      };
+      entryHeaders.set(entry, headers);
+    }
+    return headers;
+  }
+
   function sendImage(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -180,27 +237,24 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     entry: CachedImage,
     result: string,
   ): FastifyReply {
-    const contentType = contentTypeForExtension(entry.extension) ?? 'application/octet-stream';
-    const compressible = isCompressible(contentType);
-    reply.header('Vary', compressible ? 'Accept, Accept-Encoding' : 'Accept');
-    reply.header('Cache-Control', cacheControl(params.isStatic, entry.maxAge));
+    const headers = headersOf(params, entry);
+    reply.header('Vary', headers.vary);
+    reply.header('Cache-Control', headers.cacheControl);
     reply.header('ETag', entry.etag);
     if (isFresh(request.headers as Record<string, string | undefined>, entry.etag))
       return reply.code(304).send();
-    reply.header('Content-Type', contentType);
-    reply.header(
-      'Content-Disposition',
-      contentDisposition(images.contentDispositionType, fileName(params.href, contentType)),
-    );
+    reply.header('Content-Type', headers.contentType);
+    reply.header('Content-Disposition', headers.disposition);
     reply.header('Content-Security-Policy', images.contentSecurityPolicy);
     reply.header('X-Nextjs-Cache', result);
     let body = entry.buffer;
     if (
-      compressible &&
+      headers.compressible &&
       body.byteLength >= 1024 &&
       /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
     ) {
-      body = gzipSync(body);
+      headers.gzipped ??= gzipSync(body);
+      body = headers.gzipped;
       reply.header('Content-Encoding', 'gzip');
     }
     reply.header('Content-Length', body.byteLength);
@@ -208,13 +262,13 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     return reply.send(body);
   }
 
-  function sendFailure(reply: FastifyReply, error: unknown, waitSignal: AbortSignal): FastifyReply {
+  function sendFailure(reply: FastifyReply, error: unknown, waitTimedOut: boolean): FastifyReply {
     if (error instanceof QueueFullError) {
       reply.header('Retry-After', String(error.retryAfterSeconds));
       return sendError(reply, 503, error.message);
     }
     if (error instanceof ImageError) return sendError(reply, error.statusCode, error.message);
-    if (waitSignal.aborted) return sendError(reply, 504, MESSAGES.upstreamTimeout);
+    if (waitTimedOut) return sendError(reply, 504, MESSAGES.upstreamTimeout);
     logger.error({ err: error }, 'unexpected error while producing an image');
     return sendError(reply, 500, 'Internal Server Error');
   }

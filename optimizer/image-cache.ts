@@ -31,12 +31,15 @@ export class ImageCache {
     this.#logger = opts.logger;
   }
 
-  /** The image for `key`, with Next's X-Nextjs-Cache value. `signal` bounds this caller's wait. */
+  /**
+   * The image for `key`, with Next's X-Nextjs-Cache value. `waitSignal` bounds this caller's
+   * wait on a miss; it is asked for only then.
+   */
   async get(
     key: string,
     href: string,
     produce: Producer,
-    signal: AbortSignal,
+    waitSignal: () => AbortSignal,
   ): Promise<{ entry: CachedImage; result: CacheResult }> {
     const cached = await this.#store.get(key);
     if (cached !== undefined) {
@@ -47,7 +50,7 @@ export class ImageCache {
     const entry = await this.#store.singleFlight(
       key,
       () => this.#produceAndStore(key, href, produce),
-      signal,
+      waitSignal(),
     );
     return { entry, result: 'MISS' };
   }

@@ -1,5 +1,6 @@
 import { type ParsedUrlQuery, parse as parseQueryString } from 'node:querystring';
 import type { ImagesConfig } from '../api/images-config.ts';
+import { BoundedMap } from '../lib/bounded-map.ts';
 import { negotiateMimeType } from './negotiate.ts';
 import {
   effectiveLocalPatterns,
@@ -16,6 +17,8 @@ export const MAX_URL_LENGTH = 3072;
 /** The parts of the images config that validation needs, precomputed once at start-up. */
 export interface ValidationContext {
   images: ImagesConfig;
+  /** The negotiated output type for an Accept header (memoized: clients send few distinct ones). */
+  mimeFor: (accept: string | undefined) => string;
   sizes: number[];
   localPatterns: ReturnType<typeof effectiveLocalPatterns>;
   remotePatterns: RemotePattern[];
@@ -23,8 +26,18 @@ export interface ValidationContext {
 
 /** Precomputes what every request's validation needs. */
 export function createValidationContext(images: ImagesConfig): ValidationContext {
+  const negotiated = new BoundedMap<string, string>(256);
   return {
     images,
+    mimeFor: (accept) => {
+      const header = accept ?? '';
+      let mimeType = negotiated.get(header);
+      if (mimeType === undefined) {
+        mimeType = negotiateMimeType(images.formats, header);
+        negotiated.set(header, mimeType);
+      }
+      return mimeType;
+    },
     sizes: [...images.deviceSizes, ...images.imageSizes].sort((a, b) => a - b),
     localPatterns: effectiveLocalPatterns(images.localPatterns),
     remotePatterns: normalizeRemotePatterns(images.remotePatterns),
@@ -121,7 +134,7 @@ export function validateParams(
     isStatic: STATIC_PREFIXES.some((prefix) => href.startsWith(prefix)),
     width,
     quality,
-    mimeType: negotiateMimeType(ctx.images.formats, accept),
+    mimeType: ctx.mimeFor(accept),
     sizes: ctx.sizes,
     minimumCacheTTL: ctx.images.minimumCacheTTL,
   };

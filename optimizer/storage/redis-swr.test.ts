@@ -45,7 +45,8 @@ describe('ImageCache over RedisStore replicas', () => {
         await gate;
         return fresh;
       };
-      const signal = new AbortController().signal;
+      const controller = new AbortController();
+      const signal = (): AbortSignal => controller.signal;
       for (const cache of caches) {
         const { entry, result } = await cache.get('swr', '/swr.png', produce, signal);
         expect(result).toBe('STALE');
