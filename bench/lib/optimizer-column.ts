@@ -29,7 +29,11 @@ export async function optimizerColumns(
   }
   const config = {
     next: { imageOptimizer: { enabled: true, fallback }, images: s.images },
-    optimizer: { concurrency: s.transformConcurrency },
+    optimizer: {
+      concurrency: s.transformConcurrency,
+      // BENCH_TRANSFORM_ISOLATION=none compares in-process transforms with the default pool.
+      transformIsolation: process.env.BENCH_TRANSFORM_ISOLATION ?? 'process',
+    },
   };
   const configFile = join(s.workDir, 'optimizer.json');
   await writeFile(configFile, JSON.stringify(config, null, 2));
