@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { sleep } from '../../lib/abortable.ts';
 import type { CachedImage } from '../types.ts';
 import { decodeEntryFile, ENTRY_FORMAT_VERSION, encodeEntryFile } from './entry-format.ts';
 import { FILE_LOCK_DEFAULTS, type HeldFileLock, tryFileLock } from './file-lock.ts';
@@ -38,21 +39,6 @@ interface FileInfo {
 
 /** Re-record use on disk at most this often per entry, so hits rarely cost a syscall. */
 const TOUCH_INTERVAL_MS = 60_000;
-
-/** Resolves after `ms`, or rejects when `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', aborted);
-      resolve();
-    }, ms);
-    const aborted = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', aborted, { once: true });
-  });
-}
 
 /** File name for a cache key: the key itself when it is a safe name, else its hash. */
 export function fileNameFor(key: string): string {
