@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+
+export { freePort } from '../../test/support/free-port.ts';
 
 /** A child process the bench started, with its output kept for error messages. */
 export type Child = {
@@ -11,19 +12,6 @@ export type Child = {
   output: () => string;
   exited: Promise<number | null>;
 };
-
-/** A free loopback TCP port (released again before it is returned). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Spawns a child, keeping the last 64 KiB of its stdout+stderr. */
 export function start(
