@@ -1,19 +1,12 @@
 import { request } from 'undici';
+import { metricSum } from '../../test/support/fleet.ts';
 
 /** Sum and count of one Prometheus histogram, over all its label sets. */
 export type HistogramTotals = { sum: number; count: number };
 
 /** Adds up `<name>_sum` and `<name>_count` over every label set of a text exposition. */
 export function histogramTotals(text: string, name: string): HistogramTotals {
-  const totals: HistogramTotals = { sum: 0, count: 0 };
-  for (const line of text.split('\n')) {
-    const match = /^(\w+?)_(sum|count)(?:\{[^}]*\})?\s+(\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const value = Number(match[3]);
-    if (match[2] === 'sum') totals.sum += value;
-    else totals.count += value;
-  }
-  return totals;
+  return { sum: metricSum(text, `${name}_sum`), count: metricSum(text, `${name}_count`) };
 }
 
 /** GET /metrics; an empty string when the server has none. */
