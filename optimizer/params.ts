@@ -135,7 +135,6 @@ export function validateParams(
     width,
     quality,
     mimeType: ctx.mimeFor(accept),
-    sizes: ctx.sizes,
     minimumCacheTTL: ctx.images.minimumCacheTTL,
   };
 }

@@ -20,7 +20,6 @@ export interface ImageParams {
   quality: number;
   /** Negotiated output type from Accept, or '' when the client has no preference we serve. */
   mimeType: string;
-  sizes: number[];
   minimumCacheTTL: number;
 }
 
