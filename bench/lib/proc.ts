@@ -131,8 +131,9 @@ export function cpuMs(pid: number): number {
 
 /** CPU time (ms) of the process itself and of its live descendants, separately. */
 export function cpuSplitMs(pid: number): { own: number; descendants: number } {
-  const own = cpuTicks(pid) * 10;
-  return { own, descendants: cpuMs(pid) - own };
+  // descendants() lists the root first: read each /proc/<pid>/stat once, root included.
+  const [own = 0, ...children] = descendants(pid).map((p) => cpuTicks(p) * 10);
+  return { own, descendants: children.reduce((sum, ms) => sum + ms, 0) };
 }
 
 /** Samples the RSS of a process tree every `everyMs`; `peakMb()` is the peak of the sum. */
