@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until } from '../../test/support/until.ts';
 import { ENTRY_FORMAT_VERSION } from './entry-format.ts';
 import { FilesystemStore, type FilesystemStoreOptions, fileNameFor } from './filesystem.ts';
 import { testEntry } from './test-support/entries.ts';
@@ -214,7 +215,7 @@ describe('FilesystemStore', () => {
     const calls = Array.from({ length: 20 }, (_, i) =>
       (i % 2 === 0 ? a : b).singleFlight('key-shared00', producer(i % 2 === 0 ? a : b), signal),
     );
-    while (runs === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => runs > 0);
     release();
     for (const result of await Promise.all(calls))
       expect(result.buffer.equals(entry.buffer)).toBe(true);
