@@ -1,4 +1,5 @@
 import type { V1Lease } from '@kubernetes/client-node';
+import { sleep } from '../lib/abortable.ts';
 import type { Logger } from '../lib/logger.ts';
 import { KubeApiError } from './errors.ts';
 import type { KubeClient } from './kube/client.ts';
@@ -22,19 +23,6 @@ export interface LeaderElectionOptions {
 export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 
 /**
  * Leader election on a coordination.k8s.io Lease, as client-go does it: create or take over an
@@ -90,7 +78,8 @@ export class LeaderElector {
         );
         return;
       }
-      await sleep(retryPeriodSeconds * 1000, this.#abort.signal);
+      // Rejects only when stopped; the loop condition then ends the campaign.
+      await sleep(retryPeriodSeconds * 1000, this.#abort.signal).catch(() => undefined);
     }
   }
 
