@@ -14,7 +14,7 @@ export class UnknownAppError extends Error {
 }
 
 /** The application id of a `<app>.plt.local` hostname, or undefined for any other host. */
-export function appIdOf(hostname: string): string | undefined {
+function appIdOf(hostname: string): string | undefined {
   const host = hostname.toLowerCase();
   if (!host.endsWith(PLT_LOCAL_SUFFIX)) return undefined;
   const id = host.slice(0, -PLT_LOCAL_SUFFIX.length);

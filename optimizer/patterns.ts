@@ -48,7 +48,7 @@ function glob(pattern: string, dot: boolean): RegExp {
 }
 
 /** Next.js's matchLocalPattern: exact `search` when set, pathname glob with dot:true. */
-export function matchLocalPattern(pattern: LocalPattern, url: URL): boolean {
+function matchLocalPattern(pattern: LocalPattern, url: URL): boolean {
   if (pattern.search !== undefined && pattern.search !== url.search) return false;
   return glob(pattern.pathname ?? '**', true).test(url.pathname);
 }
@@ -60,7 +60,7 @@ export function hasLocalMatch(patterns: LocalPattern[], href: string): boolean {
 }
 
 /** Next.js's matchRemotePattern (hostname glob without dot, so `*` crosses dots). */
-export function matchRemotePattern(pattern: RemotePattern, url: URL): boolean {
+function matchRemotePattern(pattern: RemotePattern, url: URL): boolean {
   if (
     pattern.protocol !== undefined &&
     pattern.protocol.replace(/:$/, '') !== url.protocol.replace(/:$/, '')

@@ -5,7 +5,7 @@ import { SingleFlight } from './single-flight.ts';
 import type { ImageStore, StorageState } from './types.ts';
 
 /** Bytes an entry costs in memory: its image plus a small fixed overhead for metadata. */
-export function entryBytes(entry: CachedImage): number {
+function entryBytes(entry: CachedImage): number {
   return entry.buffer.byteLength + 256;
 }
 

@@ -4,7 +4,7 @@ import { type EntryMeta, entryFrom, metaOf, parseMeta } from './entry-format.ts'
 import type { RedisKeys } from './redis-keys.ts';
 
 /** How long an entry is kept in Redis: until it expires, plus `staleTtlMs` to be served stale. */
-export function entryTtlMs(entry: CachedImage, staleTtlMs: number, now = Date.now()): number {
+function entryTtlMs(entry: CachedImage, staleTtlMs: number, now = Date.now()): number {
   return Math.max(entry.expireAt - now, 0) + Math.max(staleTtlMs, 1_000);
 }
 
