@@ -2,10 +2,10 @@ import { request } from 'undici';
 import { metricSum } from '../../test/support/fleet.ts';
 
 /** Sum and count of one Prometheus histogram, over all its label sets. */
-export type HistogramTotals = { sum: number; count: number };
+type HistogramTotals = { sum: number; count: number };
 
 /** Adds up `<name>_sum` and `<name>_count` over every label set of a text exposition. */
-export function histogramTotals(text: string, name: string): HistogramTotals {
+function histogramTotals(text: string, name: string): HistogramTotals {
   return { sum: metricSum(text, `${name}_sum`), count: metricSum(text, `${name}_count`) };
 }
 

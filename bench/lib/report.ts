@@ -48,7 +48,7 @@ function firstLine(text: string): string {
 }
 
 /** req/s of `numerator` over req/s of `denominator`, or undefined when either is missing. */
-export function ratioValue(rows: readonly Row[], ratio: Ratio): number | undefined {
+function ratioValue(rows: readonly Row[], ratio: Ratio): number | undefined {
   const a = rows.find((r) => r.id === ratio.numerator)?.stats?.rps;
   const b = rows.find((r) => r.id === ratio.denominator)?.stats?.rps;
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;
@@ -58,7 +58,7 @@ export function ratioValue(rows: readonly Row[], ratio: Ratio): number | undefin
  * The same ratio in CPU efficiency: the denominator's CPU per request over the numerator's,
  * i.e. the req/s ratio on an otherwise idle machine where CPU is the bottleneck.
  */
-export function cpuRatioValue(rows: readonly Row[], ratio: Ratio): number | undefined {
+function cpuRatioValue(rows: readonly Row[], ratio: Ratio): number | undefined {
   const a = rows.find((r) => r.id === ratio.numerator)?.stats?.cpuMsPerOp;
   const b = rows.find((r) => r.id === ratio.denominator)?.stats?.cpuMsPerOp;
   return a === undefined || b === undefined || a === 0 ? undefined : b / a;

@@ -19,7 +19,7 @@ export type RunStats = {
 };
 
 /** The value at quantile `q` (0..1) of an ascending-sorted array (nearest rank). */
-export function quantile(sorted: readonly number[], q: number): number {
+function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[rank]!;
