@@ -31,19 +31,11 @@ export async function runGateway(argv: string[]): Promise<void> {
     });
     return;
   }
+  const options = { ...address, logger, ...(adminPort === undefined ? {} : { adminPort }) };
   const start = (): Promise<RunningGateway> =>
     workers > 1
-      ? startGatewayCluster(config, {
-          ...address,
-          workers,
-          logger,
-          ...(adminPort === undefined ? {} : { adminPort }),
-        })
-      : startGateway(config, {
-          ...address,
-          logger,
-          ...(adminPort === undefined ? {} : { adminPort }),
-        });
+      ? startGatewayCluster(config, { ...options, workers })
+      : startGateway(config, options);
   const gateway = await start().catch((error: unknown) => {
     const inUse = addressInUse(error);
     if (inUse !== undefined) throw new UsageError(`${inUse} (--port, --admin-port)`);
