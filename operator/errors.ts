@@ -30,13 +30,3 @@ export class KubeApiError extends Error {
     );
   }
 }
-
-/** The CR's spec does not parse (the CRD should have rejected it; e.g. an older CRD version). */
-export class InvalidSpecError extends Error {
-  readonly code = 'INVALID_SPEC';
-}
-
-/** This replica lost (or could not keep) the leader Lease. */
-export class LeadershipLostError extends Error {
-  readonly code = 'LEADERSHIP_LOST';
-}
