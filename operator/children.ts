@@ -6,7 +6,7 @@ import { CHILD_KINDS, kindOf, resourcePath } from './kube/kinds.ts';
 /** The one field manager of the operator: it owns exactly the fields render produces. */
 export const FIELD_MANAGER = 'next-image-operator';
 
-export const objectKey = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.name}`;
+const objectKey = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.name}`;
 
 /** The result of applying the desired objects. */
 export interface Applied {

@@ -66,7 +66,7 @@ export function normalizePrefix(prefix: string): string {
 }
 
 /** The full paths fastify registers for `route` under `prefix` (prefixTrailingSlash "both"). */
-export function fullPaths(prefix: string, route: string): string[] {
+function fullPaths(prefix: string, route: string): string[] {
   if (route === '/' && prefix !== '') return [prefix, `${prefix}/`];
   return [prefix + route];
 }
