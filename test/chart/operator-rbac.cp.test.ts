@@ -18,6 +18,7 @@ import { freshNamespace, testKubeConfig } from '../control-plane/test-cluster.ts
 import { kubeConfigForToken, mintServiceAccountToken } from '../control-plane/tokens.ts';
 import { eventually } from '../control-plane/wait-for.ts';
 import { ROOT } from '../package/install.ts';
+import { CLI } from '../support/processes.ts';
 import { apply, type RawObject } from './apply.ts';
 import { installCrd } from './crd.ts';
 import { template } from './helm.ts';
@@ -34,7 +35,6 @@ const custom = admin.makeApiClient(CustomObjectsApi);
 const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
 const authz = admin.makeApiClient(AuthorizationV1Api);
 const MANAGER = 'chart-operator-rbac-test';
-const CLI = join(ROOT, 'bin', 'next-image.js');
 
 const work = await mkdtemp(join(tmpdir(), 'chart-operator-'));
 const operators: ChildProcess[] = [];
