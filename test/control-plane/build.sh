@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test control plane (kube-apiserver, kube-controller-manager, etcd,
-# etcdctl, helm) from Go modules into a cache directory outside the repository,
+# etcdctl, helm) and what the cluster tier adds for real pods (kubelet, kube-scheduler,
+# kube-proxy, kubectl, coredns) from Go modules into a cache directory outside the repository,
 # so fresh clones on the same machine reuse it. Rebuilds only when the pinned
 # versions (versions.env) or the generated go.mod/go.sum change.
 #
@@ -31,12 +32,13 @@ require_go() {
   exit 3
 }
 
+K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl)
 K8S_MINOR="${K8S_VERSION#*.}"; K8S_MINOR="${K8S_MINOR%%.*}"
 K8S_PATCH="${K8S_VERSION##*.}"
 HELM_MAJOR="${HELM_VERSION%%.*}"
 
 stamp_value() {
-  cat "$HERE/versions.env" "$HERE/build.sh" "$HERE"/go/*/go.mod "$HERE"/go/*/go.sum 2>/dev/null | sha256sum | cut -d' ' -f1
+  cat "$HERE/versions.env" "$HERE/build.sh" "$HERE"/go/*/go.mod "$HERE"/go/*/go.sum "$HERE"/go/coredns/main.go 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 
 # Picks a toolchain: the installed Go unless a go.mod asks for a newer one.
@@ -86,7 +88,7 @@ regen_k8s() {
   done
   log "generated $n staging-module replaces"
   (cd "$dir" && go mod edit -go="$need" -require="k8s.io/kubernetes@v$K8S_VERSION")
-  write_tools "$dir" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  write_tools "$dir" $(printf 'k8s.io/kubernetes/cmd/%s ' "${K8S_CMDS[@]}")
   (cd "$dir" && go mod tidy)
 }
 
@@ -104,6 +106,14 @@ regen_helm() {
   fresh_module "$dir" local.test/next-image-operator/control-plane/helm
   write_tools "$dir" "helm.sh/helm/v$HELM_MAJOR/cmd/helm"
   (cd "$dir" && GOTOOLCHAIN=auto go get "helm.sh/helm/v$HELM_MAJOR@v$HELM_VERSION" && GOTOOLCHAIN=auto go mod tidy)
+}
+
+# CoreDNS: main.go (hand-written: coremain with the plugins a cluster DNS needs) is kept.
+regen_coredns() {
+  local dir="$HERE/go/coredns"
+  log "generating go/coredns module for coredns v$COREDNS_VERSION"
+  fresh_module "$dir" local.test/next-image-operator/control-plane/coredns
+  (cd "$dir" && GOTOOLCHAIN=auto go get "github.com/coredns/coredns@v$COREDNS_VERSION" && GOTOOLCHAIN=auto go mod tidy)
 }
 
 go_line() { awk '$1=="go"{print $2; exit}' "$1/go.mod"; }
@@ -128,10 +138,11 @@ needs_regen() { # dir, "module version": regenerate when forced or when go.mod p
 needs_regen "$HERE/go/k8s" "k8s.io/kubernetes v$K8S_VERSION" && regen_k8s
 needs_regen "$HERE/go/etcd" "go.etcd.io/etcd/server/v3 v$ETCD_VERSION" && regen_etcd
 needs_regen "$HERE/go/helm" "helm.sh/helm/v$HELM_MAJOR v$HELM_VERSION" && regen_helm
+needs_regen "$HERE/go/coredns" "github.com/coredns/coredns v$COREDNS_VERSION" && regen_coredns
 
 want="$(stamp_value)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
-  for b in etcd etcdctl kube-apiserver kube-controller-manager helm; do
+  for b in etcd etcdctl "${K8S_CMDS[@]}" helm coredns; do
     [[ -x "$BIN/$b" ]] || { log "missing $BIN/$b"; want="stale"; }
   done
   if [[ "$want" != "stale" ]]; then log "up to date: $BIN"; echo "$BIN"; exit 0; fi
@@ -156,6 +167,17 @@ log "kube-apiserver done (${SECONDS}s elapsed)"
 log "kube-controller-manager v$K8S_VERSION"
 build_in "$HERE/go/k8s" "$STAGE/kube-controller-manager" "$K8S_LD" k8s.io/kubernetes/cmd/kube-controller-manager
 log "kube-controller-manager done (${SECONDS}s elapsed)"
+# The cluster tier's node components and kubectl: same module, same flags, so they share
+# most of the compiled packages with the two above.
+for cmd in kube-scheduler kube-proxy kubelet kubectl; do
+  log "$cmd v$K8S_VERSION"
+  build_in "$HERE/go/k8s" "$STAGE/$cmd" "$K8S_LD" "k8s.io/kubernetes/cmd/$cmd"
+  log "$cmd done (${SECONDS}s elapsed)"
+done
+
+log "coredns v$COREDNS_VERSION"
+build_in "$HERE/go/coredns" "$STAGE/coredns" "-X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION" .
+log "coredns done (${SECONDS}s elapsed)"
 
 log "helm v$HELM_VERSION"
 # As helm's Makefile does: the default .Capabilities.KubeVersion of `helm template` and
