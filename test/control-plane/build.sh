@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test control plane (kube-apiserver, kube-controller-manager, etcd,
 # etcdctl, helm) and what the cluster tier adds for real pods (kubelet, kube-scheduler,
-# kube-proxy, kubectl, coredns) from Go modules into a cache directory outside the repository,
+# kube-proxy, kubectl, coredns, crictl) from Go modules into a cache directory outside the repository,
 # so fresh clones on the same machine reuse it. Rebuilds only when the pinned
 # versions (versions.env) or the generated go.mod/go.sum change.
 #
@@ -116,6 +116,14 @@ regen_coredns() {
   (cd "$dir" && GOTOOLCHAIN=auto go get "github.com/coredns/coredns@v$COREDNS_VERSION" && GOTOOLCHAIN=auto go mod tidy)
 }
 
+regen_crictl() {
+  local dir="$HERE/go/crictl"
+  log "generating go/crictl module for cri-tools v$CRI_TOOLS_VERSION"
+  fresh_module "$dir" local.test/next-image-operator/control-plane/crictl
+  write_tools "$dir" sigs.k8s.io/cri-tools/cmd/crictl
+  (cd "$dir" && GOTOOLCHAIN=auto go get "sigs.k8s.io/cri-tools@v$CRI_TOOLS_VERSION" && GOTOOLCHAIN=auto go mod tidy)
+}
+
 go_line() { awk '$1=="go"{print $2; exit}' "$1/go.mod"; }
 
 build_in() { # dir, output, ldflags, packages...
@@ -139,10 +147,11 @@ needs_regen "$HERE/go/k8s" "k8s.io/kubernetes v$K8S_VERSION" && regen_k8s
 needs_regen "$HERE/go/etcd" "go.etcd.io/etcd/server/v3 v$ETCD_VERSION" && regen_etcd
 needs_regen "$HERE/go/helm" "helm.sh/helm/v$HELM_MAJOR v$HELM_VERSION" && regen_helm
 needs_regen "$HERE/go/coredns" "github.com/coredns/coredns v$COREDNS_VERSION" && regen_coredns
+needs_regen "$HERE/go/crictl" "sigs.k8s.io/cri-tools v$CRI_TOOLS_VERSION" && regen_crictl
 
 want="$(stamp_value)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
-  for b in etcd etcdctl "${K8S_CMDS[@]}" helm coredns; do
+  for b in etcd etcdctl "${K8S_CMDS[@]}" helm coredns crictl; do
     [[ -x "$BIN/$b" ]] || { log "missing $BIN/$b"; want="stale"; }
   done
   if [[ "$want" != "stale" ]]; then log "up to date: $BIN"; echo "$BIN"; exit 0; fi
@@ -178,6 +187,9 @@ done
 log "coredns v$COREDNS_VERSION"
 build_in "$HERE/go/coredns" "$STAGE/coredns" "-X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION" .
 log "coredns done (${SECONDS}s elapsed)"
+log "crictl v$CRI_TOOLS_VERSION"
+build_in "$HERE/go/crictl" "$STAGE/crictl" "-X sigs.k8s.io/cri-tools/pkg/version.Version=v$CRI_TOOLS_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
+log "crictl done (${SECONDS}s elapsed)"
 
 log "helm v$HELM_VERSION"
 # As helm's Makefile does: the default .Capabilities.KubeVersion of `helm template` and
