@@ -1,9 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { type ImageOptimizer, ImageOptimizerSchema } from '../../api/image-optimizer.ts';
 import { ROOT } from '../../test/package/install.ts';
 import {
   type PodLike,
@@ -11,107 +9,24 @@ import {
   writableMounts,
   writableRootFilesystems,
 } from '../../test/support/pod-security.ts';
+import {
+  testCr as cr,
+  examplePods,
+  RENDER_OPTIONS as options,
+  podTemplates,
+  VARIANTS,
+} from '../test-support/rendered-pods.ts';
 import { IMAGE_UID } from './pod.ts';
-import { type RenderOptions, render } from './render.ts';
+import { render } from './render.ts';
 
 // Every pod the operator renders must be admitted in a namespace that enforces the
 // restricted Pod Security Standard (issue 11 §3), and write only where it has to. The
 // control-plane tier (test/chart/pod-security.cp.test.ts) asks the real admission too.
 
-const options: RenderOptions = {
-  image: 'example.test/next-image:1.0.0',
-  valkeyImage: 'example.test/valkey:8',
-  clusterDomain: 'cluster.local',
-  valkeyPassword: 'p'.repeat(32),
-};
-
-type CrSpec = { imageOptimizer?: object; [key: string]: unknown };
-
-function cr(spec: CrSpec): ImageOptimizer {
-  return ImageOptimizerSchema.parse({
-    apiVersion: 'nextimage.dev/v1alpha1',
-    kind: 'ImageOptimizer',
-    metadata: { name: 'shop', namespace: 'web', uid: 'uid-1', generation: 1 },
-    spec: { ...spec, imageOptimizer: { fallback: 'frontend', ...spec.imageOptimizer } },
-  });
-}
-
-/** Every Deployment's pod template in `objects`, by Deployment name. */
-function podTemplates(objects: Array<{ kind?: string }>): Map<string, V1PodTemplateSpec> {
-  const out = new Map<string, V1PodTemplateSpec>();
-  for (const o of objects)
-    if (o.kind === 'Deployment') {
-      const d = o as V1Deployment;
-      if (d.spec !== undefined) out.set(d.metadata?.name ?? '?', d.spec.template);
-    }
-  return out;
-}
-
-/** The checker's findings as one readable string per pod (the test message names the field). */
+/** The checker's findings as one readable string each (the test message names the field). */
 const findings = (pod: PodLike): string[] => [
   ...restrictedViolations(pod).map((x) => `[${x.check}] ${x.message}`),
   ...writableRootFilesystems(pod),
-];
-
-async function yamlFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
-}
-
-/** Pod templates of examples/: rendered from each ImageOptimizer, as written for the rest. */
-async function examplePods(): Promise<Array<[string, V1PodTemplateSpec]>> {
-  const out: Array<[string, V1PodTemplateSpec]> = [];
-  for (const file of await yamlFiles(join(ROOT, 'examples'))) {
-    const name = relative(ROOT, file);
-    for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
-      const object = doc.toJS() as { kind?: string; metadata?: Record<string, unknown> } | null;
-      if (object?.kind === 'ImageOptimizer') {
-        const parsed = ImageOptimizerSchema.parse(object);
-        const namespaced = { ...parsed, metadata: { namespace: 'shop', ...parsed.metadata } };
-        for (const [deployment, pod] of podTemplates(render(namespaced, options).objects))
-          out.push([`${name} → Deployment ${deployment}`, pod]);
-      } else if (object?.kind === 'Deployment') {
-        for (const [deployment, pod] of podTemplates([object]))
-          out.push([`${name}: Deployment ${deployment}`, pod]);
-      }
-    }
-  }
-  return out;
-}
-
-const VARIANTS: Array<[string, CrSpec, Record<string, string[]>]> = [
-  ['one replica, memory', {}, { optimizer: ['optimizer:/tmp'] }],
-  [
-    'filesystem storage, default path',
-    { imageOptimizer: { storage: { type: 'filesystem' } } },
-    { optimizer: ['optimizer:/tmp', 'optimizer:/var/cache/next-image'] },
-  ],
-  [
-    'filesystem storage, own path and bound',
-    { imageOptimizer: { storage: { type: 'filesystem', path: '/cache', maxBytes: 104857600 } } },
-    { optimizer: ['optimizer:/tmp', 'optimizer:/cache'] },
-  ],
-  [
-    'three replicas, managed Valkey',
-    { optimizer: { replicas: 3 } },
-    { optimizer: ['optimizer:/tmp'], valkey: ['valkey:/data'] },
-  ],
-  [
-    'autoscaling with redis storage of its own',
-    {
-      imageOptimizer: { storage: { type: 'redis', url: 'redis://redis.web.svc:6379' } },
-      optimizer: { autoscaling: { minReplicas: 2, maxReplicas: 5 } },
-    },
-    { optimizer: ['optimizer:/tmp'] },
-  ],
-  [
-    'valkey storage without url, two gateways',
-    { imageOptimizer: { storage: { type: 'valkey' } }, gateway: { replicas: 2 } },
-    { optimizer: ['optimizer:/tmp'], valkey: ['valkey:/data'] },
-  ],
 ];
 
 describe('the restricted Pod Security Standard, on every pod the operator renders', () => {
