@@ -14,14 +14,23 @@ import { CONFIG_DIR, CONFIG_HASH_ANNOTATION } from './names.ts';
 
 // The restricted Pod Security Standard, in one place for every pod the operator runs.
 
-/** Pod-level security: non-root, RuntimeDefault seccomp. */
-export function podSecurity(user?: number): V1PodSecurityContext {
-  const ctx: V1PodSecurityContext = {
+/** The uid and gid of the next-image image (the Dockerfile's `USER`, distroless `nonroot`). */
+export const IMAGE_UID = 65532;
+
+/**
+ * Pod-level security: non-root as `user`, RuntimeDefault seccomp. `fsGroup` is always set:
+ * volumes such as the optimizer's config Secret (mode 0440, owner root) are readable only
+ * through the group the kubelet gives them, and without it the optimizer crash-looped on
+ * EACCES. The uid is explicit too, so the kubelet checks runAsNonRoot whatever image runs.
+ */
+export function podSecurity(user: number): V1PodSecurityContext {
+  return {
     runAsNonRoot: true,
+    runAsUser: user,
+    runAsGroup: user,
+    fsGroup: user,
     seccompProfile: { type: 'RuntimeDefault' },
   };
-  if (user !== undefined) Object.assign(ctx, { runAsUser: user, runAsGroup: user, fsGroup: user });
-  return ctx;
 }
 
 /** Container-level security: no escalation, no capabilities, read-only root filesystem. */
@@ -90,7 +99,7 @@ export function servicePodTemplate(pod: ServicePod): V1PodTemplateSpec {
     metadata: { labels: pod.labels, annotations: { [CONFIG_HASH_ANNOTATION]: pod.configHash } },
     spec: {
       automountServiceAccountToken: false,
-      securityContext: podSecurity(),
+      securityContext: podSecurity(IMAGE_UID),
       terminationGracePeriodSeconds: 30,
       containers: [
         {
