@@ -23,7 +23,7 @@ COPY package.json package-lock.json ./
 # compiles, and it tolerates a lock without other platforms' optional dev binaries.
 RUN --mount=type=cache,target=/root/.npm npm install --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npm run build && npm pack --pack-destination /out && \
+RUN npm run build && mkdir -p /out && npm pack --pack-destination /out && \
     mkdir /out/package && tar -xzf /out/*.tgz -C /out --no-same-owner && \
     cp package-lock.json /out/package/
 

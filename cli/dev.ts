@@ -12,7 +12,14 @@ import { type RunningGateway, startGateway } from '../proxy/server.ts';
 import { parseCommandArgs, parsePort, UsageError } from './args.ts';
 
 const HOST = '127.0.0.1';
-const SAMPLES = fileURLToPath(new URL('../assets/samples/', import.meta.url));
+// assets/ sits at the package root: one level up from cli/dev.ts in the sources, two from
+// the compiled dist/cli/dev.js.
+const SAMPLES = fileURLToPath(
+  new URL(
+    import.meta.url.endsWith('.ts') ? '../assets/samples/' : '../../assets/samples/',
+    import.meta.url,
+  ),
+);
 /** A width and quality valid under Next's defaults (deviceSizes and qualities). */
 const EXAMPLE = 'w=1080&q=75';
 

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 sharp.cache(false);
 
 // One libvips thread per image; parallelism comes from running several images at once
-// (TransformQueue, one slot per CPU). Measured with concurrency-probe.ts (3000×2000 JPEG
+// (TransformQueue, one slot per CPU). Measured with bench/concurrency-probe.ts (3000×2000 JPEG
 // → 1080 px, Next's encoders) on a shared 2-vCPU VM: CPU time per image is the same with
 // 1 or 2 threads per image (JPEG 81–89 ms, WebP 97–99 ms) or worse with 2 (AVIF 310–334
 // vs 327–342 ms), because the encoders are single-threaded; wall-clock figures were too

@@ -1,32 +1,19 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { dockerignored as ignored } from './docker-context.ts';
 import { ROOT } from './install.ts';
 
-// Docker is absent here, so the image cannot be built in tests. These check what can go
-// wrong without a build: the build context (.dockerignore) must hold every input of
-// `npm run build` and `npm pack`, and the runtime stage must stay non-root and one image
-// for every command.
+// Quick checks of what can go wrong without a build: the build context (.dockerignore)
+// must hold every input of `npm run build` and `npm pack`, the build must not reach into
+// test code, and the runtime stage must stay non-root and one image for every command.
+// build-steps.test.ts runs the build steps; test/cluster/images builds the image itself.
 
+const execFileAsync = promisify(execFile);
 const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
-const ignore = (await readFile(join(ROOT, '.dockerignore'), 'utf8'))
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l !== '' && !l.startsWith('#'));
-
-/** Whether .dockerignore keeps `path` (or one of its parents) out of the build context. */
-function ignored(path: string): boolean {
-  const parts = path.split('/');
-  const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
-  let out = false;
-  for (const raw of ignore) {
-    const negate = raw.startsWith('!');
-    const pattern = negate ? raw.slice(1) : raw;
-    if (candidates.some((c) => picomatch.isMatch(c, pattern, { dot: true }))) out = !negate;
-  }
-  return out;
-}
 
 /** The stages of the Dockerfile: each FROM line and the lines up to the next. */
 function stages(): Array<{ from: string; body: string }> {
@@ -51,6 +38,22 @@ describe('Dockerfile and .dockerignore', () => {
       ...pkg.files.map((f) => f.replace(/\/$/, '')).filter((f) => f !== 'dist'),
     ];
     expect(inputs.filter(ignored)).toEqual([]);
+  });
+
+  it('compile no file that .dockerignore drops or that is test code (npm run build)', async () => {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--listFilesOnly'],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const ours = stdout
+      .split('\n')
+      .filter((f) => f.startsWith(`${ROOT}/`) && !f.includes('/node_modules/'))
+      .map((f) => relative(ROOT, f));
+    expect(ours.length).toBeGreaterThan(10);
+    const bad = ours.filter((f) => ignored(f) || /(^|\/)test-support\/|\.test\.ts$/.test(f));
+    expect(bad, 'tsconfig.build.json reaches these through imports').toEqual([]);
   });
 
   it('keep what the image must not hold out of the context', () => {

@@ -3,10 +3,10 @@
  * so `sharp.concurrency()` is chosen from numbers, not folklore. Not a test: timings
  * depend on the machine. Run each setting in a fresh process, since sharp's concurrency
  * is process-wide:
- *   node optimizer/image/concurrency-probe.ts <threadsPerImage> <parallelImages> <jpeg|webp|avif> <count>
+ *   node bench/concurrency-probe.ts <threadsPerImage> <parallelImages> <jpeg|webp|avif> <count>
  */
 import sharp from 'sharp';
-import { photoPixels } from './test-support/fixtures.ts';
+import { photoPixels } from '../optimizer/image/test-support/fixtures.ts';
 
 const [threadsArg = '1', parallelArg = '1', format = 'jpeg', countArg = '20'] =
   process.argv.slice(2);
