@@ -54,6 +54,12 @@ describe('validateParams (Next.js 16 statements 5–15)', () => {
     ['url=/a.png&w=16&q=75', '"w" parameter (width) of 16 is not allowed'],
     ['url=/a.png&w=640&q=80', '"q" parameter (quality) of 80 is not allowed'],
     ['url=/a.png&w=640&q=080', '"q" parameter (quality) of 080 is not allowed'],
+    // Next 16's order: w's syntax, q's syntax, then w's value, then q's value.
+    ['url=/a.png&w=16&q=101', '"w" parameter (width) of 16 is not allowed'],
+    ['url=/a.png&w=641&q=0', '"w" parameter (width) of 641 is not allowed'],
+    ['url=/a.png&w=0&q=x', '"q" parameter (quality) must be an integer between 1 and 100'],
+    ['url=/a.png&w=0&q=101', '"w" parameter (width) must be an integer greater than 0'],
+    ['url=/a.png&w=x', '"w" parameter (width) must be an integer greater than 0'],
     ['url=//x', '"url" parameter cannot be a protocol-relative URL (//)'],
   ])('%s → %s', (query, expected) => {
     expect(message(query)).toBe(expected);

@@ -103,27 +103,27 @@ export function validateParams(
     isAbsolute = true;
   }
 
+  // Next 16's order: the syntax of w, then of q, then w's value and q's value (so
+  // `w=16&q=101` is a width error and `w=0&q=x` a quality one).
   if (!w) return { errorMessage: '"w" parameter (width) is required' };
   if (Array.isArray(w)) return { errorMessage: '"w" parameter (width) cannot be an array' };
   if (!/^[0-9]+$/.test(w))
     return { errorMessage: '"w" parameter (width) must be an integer greater than 0' };
-  const width = Number.parseInt(w, 10);
-  if (width <= 0 || Number.isNaN(width)) {
-    return { errorMessage: '"w" parameter (width) must be an integer greater than 0' };
-  }
-
   if (!q) return { errorMessage: '"q" parameter (quality) is required' };
   if (Array.isArray(q)) return { errorMessage: '"q" parameter (quality) cannot be an array' };
   if (!/^[0-9]+$/.test(q)) {
     return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' };
   }
+  const width = Number.parseInt(w, 10);
+  if (width <= 0 || Number.isNaN(width)) {
+    return { errorMessage: '"w" parameter (width) must be an integer greater than 0' };
+  }
+  if (!ctx.sizes.includes(width))
+    return { errorMessage: `"w" parameter (width) of ${width} is not allowed` };
   const quality = Number.parseInt(q, 10);
   if (Number.isNaN(quality) || quality < 1 || quality > 100) {
     return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' };
   }
-
-  if (!ctx.sizes.includes(width))
-    return { errorMessage: `"w" parameter (width) of ${width} is not allowed` };
   if (!ctx.images.qualities.includes(quality)) {
     return { errorMessage: `"q" parameter (quality) of ${q} is not allowed` };
   }
