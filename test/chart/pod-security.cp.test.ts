@@ -133,7 +133,11 @@ describe('the operator: every rendered pod in a namespace enforcing restricted',
     expect(refusal).toBeInstanceOf(ApiException);
     const apiError = refusal as ApiException<unknown>;
     expect(apiError.code).toBe(403);
-    expect(apiError.message).toMatch(
+    // The Status comes back as the exception's body (a JSON string); its message is the
+    // admission's own text.
+    const body = typeof apiError.body === 'string' ? apiError.body : JSON.stringify(apiError.body);
+    const status = JSON.parse(body) as { message?: string };
+    expect(status.message).toMatch(
       /violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/,
     );
     // The pure checker agrees with the admission.
