@@ -13,8 +13,14 @@ export default defineConfig({
             '{api,lib,optimizer,proxy,operator,cli,test/data-plane}/**/*.test.ts',
             // packaging (issue 7): production install, Argo CD health check, e2e skip, generated docs/chart
             'test/{package,argocd,e2e,docs,chart}/**/*.test.ts',
+            'test/cluster/**/*.test.ts',
           ],
-          exclude: ['**/*.cp.test.ts', '**/node_modules/**'],
+          exclude: [
+            '**/*.cp.test.ts',
+            '**/*.cluster.test.ts',
+            '**/*.cluster-cli.test.ts',
+            '**/node_modules/**',
+          ],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -33,6 +39,30 @@ export default defineConfig({
           globalSetup: ['test/control-plane/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          // A real single-node cluster (containerd, kubelet, CoreDNS) in its own network
+          // namespace; after the tiers above, so their timings never share the 2 cores.
+          include: ['test/cluster/**/*.cluster.test.ts', 'test/e2e/**/*.cluster.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['test/cluster/global-setup.ts'],
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        test: {
+          name: 'cluster-cli',
+          // `npm run cluster` itself: a second cluster, once the first is gone.
+          include: ['test/cluster/**/*.cluster-cli.test.ts'],
+          exclude: ['**/node_modules/**'],
+          sequence: { groupOrder: 2 },
+          testTimeout: 300_000,
         },
       },
     ],
