@@ -45,7 +45,7 @@ export default defineConfig({
         test: {
           name: 'cluster',
           // A real single-node cluster (containerd, kubelet, CoreDNS) in its own network
-          // namespace; after the tiers above, so their timings never share the 2 cores.
+          // namespace, one per run, started through `npm run cluster` by the global setup.
           include: ['test/cluster/**/*.cluster.test.ts', 'test/e2e/**/*.cluster.test.ts'],
           exclude: ['**/node_modules/**'],
           globalSetup: ['test/cluster/global-setup.ts'],
@@ -53,16 +53,6 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 600_000,
-        },
-      },
-      {
-        test: {
-          name: 'cluster-cli',
-          // `npm run cluster` itself: a second cluster, once the first is gone.
-          include: ['test/cluster/**/*.cluster-cli.test.ts'],
-          exclude: ['**/node_modules/**'],
-          sequence: { groupOrder: 2 },
-          testTimeout: 300_000,
         },
       },
     ],

@@ -95,3 +95,19 @@ describe('cluster tier configuration', () => {
     expect(() => parseImageLines('only-a-name')).toThrow(/unexpected line/);
   });
 });
+
+describe('npm run cluster output', () => {
+  it('is ready only at the "cluster ready" line, with the KEY=value lines before it', async () => {
+    const { readyLines } = await import('./global-setup.ts');
+    expect(readyLines('KUBECONFIG=/a\nNETNS=/run/netns/x\n')).toBeUndefined();
+    expect(
+      readyLines('KUBECONFIG=/a\nNETNS=/run/netns/x\nCONTAINERD=/c.sock\n# note\ncluster ready\n'),
+    ).toEqual(
+      new Map([
+        ['KUBECONFIG', '/a'],
+        ['NETNS', '/run/netns/x'],
+        ['CONTAINERD', '/c.sock'],
+      ]),
+    );
+  });
+});

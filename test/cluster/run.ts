@@ -17,6 +17,7 @@ export interface RunOptions {
   /** Resolve with a non-zero exit code instead of throwing (default false). */
   readonly allowFailure?: boolean;
   readonly timeoutMs?: number;
+  readonly cwd?: string;
 }
 
 /**
@@ -36,6 +37,7 @@ export function run(
     const child = spawn(cmd, argv, {
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env: opts.env ?? process.env,
+      cwd: opts.cwd,
       timeout: opts.timeoutMs ?? 120_000,
       killSignal: 'SIGKILL',
     });

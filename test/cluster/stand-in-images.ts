@@ -4,8 +4,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { directoryToOciArchive, type ImageRuntime } from '../../scripts/image/oci.ts';
 import type { ImageArchive } from './images.ts';
-import { directoryToOciArchive, type ImageRuntime } from './oci.ts';
 import { run } from './run.ts';
 
 // Images of the cluster's own add-ons that no registry can give us here: the sandbox
