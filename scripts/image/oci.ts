@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from './run.ts';
+import { run } from '../../test/cluster/run.ts';
 
 // A single-layer OCI image archive from a directory, with tar and sha256 only: enough for
 // the stand-in images of the cluster tier (pause, CoreDNS), which have no Dockerfile to
