@@ -317,6 +317,71 @@ describe('gateway upstream failures', () => {
   });
 });
 
+describe('gateway retries (a connection that fails before any response byte)', () => {
+  /** An origin whose first `failures` requests have their connection reset, unanswered. */
+  async function flaky(failures: number): Promise<{ origin: Upstream; hits: () => number }> {
+    let hits = 0;
+    const origin = await upstream((req, res) => {
+      hits++;
+      req.resume();
+      if (hits <= failures) req.socket.destroy();
+      else res.end(`answer ${hits}`);
+    });
+    return { origin, hits: () => hits };
+  }
+
+  it('sends a GET again on a fresh connection, and counts it', async () => {
+    const { origin, hits } = await flaky(1);
+    const gw = await gateway({
+      gateway: { applications: [{ id: 'web', origin: origin.url, proxy: { prefix: '/' } }] },
+    });
+    const res = await request(`${gw.url}/page`);
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.text()).toBe('answer 2');
+    expect(hits()).toBe(2);
+    const metrics = await (await request(`${gw.adminUrl}/metrics`)).body.text();
+    expect(metrics).toMatch(/gateway_upstream_retries_total\{application="web",code="[A-Z_]+"\} 1/);
+  });
+
+  it('gives up after two retries with the 502 that names the upstream', async () => {
+    const { origin, hits } = await flaky(10);
+    const gw = await gateway({
+      gateway: { applications: [{ id: 'web', origin: origin.url, proxy: { prefix: '/' } }] },
+    });
+    const res = await json(`${gw.url}/page`);
+    expect(res.status).toBe(502);
+    expect(String(res.body.message)).toContain('application "web"');
+    expect(hits()).toBe(3);
+  });
+
+  it('never sends a POST twice', async () => {
+    const { origin, hits } = await flaky(1);
+    const gw = await gateway({
+      gateway: { applications: [{ id: 'web', origin: origin.url, proxy: { prefix: '/' } }] },
+    });
+    const res = await json(`${gw.url}/form`, { method: 'POST', body: 'a=1' });
+    expect(res.status).toBe(502);
+    expect(hits()).toBe(1);
+  });
+
+  it('does not retry once the upstream has answered, even if the body then breaks', async () => {
+    let hits = 0;
+    const origin = await upstream((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const gw = await gateway({
+      gateway: { applications: [{ id: 'web', origin: origin.url, proxy: { prefix: '/' } }] },
+    });
+    const res = await request(`${gw.url}/page`);
+    expect(res.statusCode).toBe(200);
+    await expect(res.body.text()).rejects.toThrow();
+    expect(hits).toBe(1);
+  });
+});
+
 describe('gateway streaming', () => {
   it('passes server-sent events through one by one', async () => {
     let release: () => void = () => {};

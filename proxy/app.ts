@@ -4,7 +4,7 @@ import { Agent } from 'undici';
 import type { GatewayConfig } from '../api/gateway-config.ts';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import { releaseKeepAliveOnClose } from '../lib/server.ts';
-import { upstreamFailure } from './errors.ts';
+import { errorCode, retryBeforeResponse, upstreamFailure } from './errors.ts';
 import { rewriteLocation, stripHopByHop, withForwarded } from './headers.ts';
 import { type GatewayMetrics, NO_APPLICATION } from './metrics.ts';
 import type { RouteTable } from './route-table.ts';
@@ -98,9 +98,21 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
         response.log.error({ err: error, application }, failure.message);
         response.code(failure.statusCode).type('application/json; charset=utf-8').send(failure);
       },
-      // Never retry: an upstream 503 (the optimizer's "busy") must reach the client as is,
-      // and a request body cannot be replayed once streamed.
-      retryDelay: () => null,
+      // A GET or HEAD whose connection failed before any response byte (a pod that just
+      // stopped, a keep-alive socket closed under us) goes again on a fresh connection.
+      // Nothing else is retried: an upstream 503 (the optimizer's "busy") must reach the
+      // client as is, and a request body cannot be replayed once streamed.
+      retryDelay: ({ err, req, res, attempt }) => {
+        const delay = retryBeforeResponse(
+          req.method,
+          err,
+          res !== undefined && res !== null,
+          attempt,
+        );
+        if (delay !== null)
+          metrics.upstreamRetries.inc({ application, code: errorCode(err) ?? 'unknown' });
+        return delay;
+      },
     });
   });
 

@@ -96,3 +96,39 @@ export class WorkerStartError extends Error {
     super('a gateway worker exited while starting (its error is above)');
   }
 }
+
+// Failures of the connection itself, before the upstream sent anything: sending the request
+// again cannot do it twice. Timeouts are not among them (the upstream may be working on it).
+const RETRYABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/** How many times a GET or HEAD goes again after such a failure. */
+export const MAX_RETRIES = 2;
+
+/** The first error code of `error` or its causes, if any. */
+export function errorCode(error: unknown): string | undefined {
+  return codesOf(error)[0];
+}
+
+/**
+ * reply-from's retry decision (pure): the delay in ms before sending a GET or HEAD again,
+ * or null. Only when no response arrived and the connection failed in one of the ways
+ * above; never for a response (a 503 "busy" reaches the client as is). reply-from treats 0
+ * as "no retry", so the delay is at least 1 ms.
+ */
+export function retryBeforeResponse(
+  method: string,
+  error: unknown,
+  gotResponse: boolean,
+  attempt: number,
+): number | null {
+  if (gotResponse || error === undefined || error === null) return null;
+  if (method !== 'GET' && method !== 'HEAD') return null;
+  if (attempt >= MAX_RETRIES) return null;
+  return codesOf(error).some((c) => RETRYABLE.has(c)) ? 1 + attempt * 25 : null;
+}

@@ -9,6 +9,7 @@ export class GatewayMetrics {
   readonly requests: Counter<'application' | 'status'>;
   readonly upstreamLatency: Histogram<'application'>;
   readonly upstreamErrors: Counter<'application' | 'code'>;
+  readonly upstreamRetries: Counter<'application' | 'code'>;
   readonly upgrades: Counter<'application' | 'outcome'>;
   readonly openUpgrades: Gauge<'application'>;
 
@@ -30,6 +31,12 @@ export class GatewayMetrics {
     this.upstreamErrors = new Counter({
       name: 'gateway_upstream_errors_total',
       help: 'Requests that got no upstream response, by application and error code',
+      labelNames: ['application', 'code'],
+      registers,
+    });
+    this.upstreamRetries = new Counter({
+      name: 'gateway_upstream_retries_total',
+      help: 'GET/HEAD requests sent again because the upstream connection failed before any response byte, by application and error code',
       labelNames: ['application', 'code'],
       registers,
     });

@@ -62,6 +62,9 @@ export function resourceRequirements(resources: Resources): V1ResourceRequiremen
   return out;
 }
 
+/** How long a gateway or optimizer pod keeps serving after it is told to stop. */
+export const PRE_STOP_SLEEP_SECONDS = 5;
+
 /** Fields every container of ours shares. */
 export function baseContainer(name: string, image: string, resources: Resources): V1Container {
   return {
@@ -114,6 +117,11 @@ export function servicePodTemplate(pod: ServicePod): V1PodTemplateSpec {
             String(pod.port),
           ],
           ports: pod.ports,
+          // The Service drops a terminating pod from its endpoints a moment after the kubelet
+          // starts stopping it; until kube-proxy (or the gateway's pool) catches up, new
+          // connections still arrive. Serving them for a few seconds before SIGTERM makes a
+          // pod's removal invisible to clients (the kubelet's own sleep: no shell needed).
+          lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SLEEP_SECONDS } } },
           readinessProbe: httpProbe('/readyz', pod.probePort, 5, 3),
           livenessProbe: httpProbe('/healthz', pod.probePort, 10, 6),
           volumeMounts: [

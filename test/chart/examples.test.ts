@@ -1,10 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ImageOptimizerSchema } from '../../api/image-optimizer.ts';
 import { render } from '../../operator/render/render.ts';
 import { ROOT } from '../package/install.ts';
+import {
+  type PodLike,
+  restrictedViolations,
+  writableRootFilesystems,
+} from '../support/pod-security.ts';
 
 // examples/ are documentation; these keep them valid and saying what their comments say.
 
@@ -72,5 +77,35 @@ describe('examples/', () => {
         );
       }
     }
+  });
+});
+
+describe('examples/quickstart/ (docs/quickstart.md; the e2e applies it as is)', () => {
+  const docs = async (file: string) =>
+    parseAllDocuments(await readFile(join(ROOT, 'examples/quickstart', file), 'utf8')).map(
+      (d) =>
+        d.toJS() as { kind: string; metadata: { name: string }; spec: Record<string, unknown> },
+    );
+
+  it('imageoptimizer.yaml is an ImageOptimizer named images in front of the Service frontend', async () => {
+    const [cr, ...rest] = await docs('imageoptimizer.yaml');
+    expect(rest).toEqual([]);
+    const parsed = ImageOptimizerSchema.parse(cr);
+    expect(parsed.metadata?.name).toBe('images');
+    expect(parsed.spec.imageOptimizer.fallback).toBe('frontend');
+  });
+
+  it('frontend.yaml is a Deployment and a Service named frontend, port 80, restricted-safe', async () => {
+    const objects = await docs('frontend.yaml');
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'Deployment/frontend',
+      'Service/frontend',
+    ]);
+    const [deployment, service] = objects;
+    if (deployment === undefined || service === undefined) throw new Error('two objects expected');
+    expect((service.spec as { ports: { port: number }[] }).ports.map((p) => p.port)).toEqual([80]);
+    const { template } = deployment.spec as { template: PodLike };
+    expect(restrictedViolations(template)).toEqual([]);
+    expect(writableRootFilesystems(template)).toEqual([]);
   });
 });

@@ -1,9 +1,32 @@
 import { startCluster } from './cluster.ts';
+import { ensureImages } from './images.ts';
 
 // `npm run cluster`: a real single-node cluster in its own network namespace, in the
 // foreground until Ctrl-C (or SIGTERM), which stops it and puts the host back.
+const HELP = `Usage: npm run cluster [-- --no-images]
+
+Starts a real single-node Kubernetes (etcd, API server, controllers, scheduler,
+containerd, kubelet, kube-proxy, CoreDNS) inside its own network namespace, prints
+KUBECONFIG=, NETNS=, CONTAINERD= and "cluster ready", and runs until Ctrl-C or SIGTERM,
+which stops it and puts the host back. See test/cluster/README.md.
+
+  --no-images  do not build and import the product, sample frontend and Valkey images
+               (npm run image -- --all); only the cluster's own add-ons
+  --help       this text
+`;
+const args = process.argv.slice(2);
+if (args.includes('--help')) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const unknown = args.filter((a) => a !== '--no-images');
+if (unknown.length > 0) {
+  process.stderr.write(`unknown argument ${unknown[0]}\n${HELP}`);
+  process.exit(2);
+}
 const started = Date.now();
-const cluster = await startCluster();
+const images = args.includes('--no-images') ? [] : await ensureImages();
+const cluster = await startCluster({ images });
 process.stdout.write(
   [
     `KUBECONFIG=${cluster.kubeconfigPath}`,

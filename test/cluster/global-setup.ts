@@ -28,6 +28,27 @@ export function readyLines(out: string): Map<string, string> | undefined {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // A cluster already running (`npm run cluster` in another terminal): pass its three lines
+  // as CLUSTER_KUBECONFIG, CLUSTER_NETNS, CLUSTER_CONTAINERD to run the tests against it,
+  // again and again; it is left running.
+  const given = ['KUBECONFIG', 'NETNS', 'CONTAINERD'].map((k) => process.env[`CLUSTER_${k}`]);
+  if (given.some((v) => v !== undefined)) {
+    const [kubeconfigPath, netnsPath, containerdSocket] = given;
+    if (kubeconfigPath === undefined || netnsPath === undefined || containerdSocket === undefined)
+      throw new Error(
+        'set all three of CLUSTER_KUBECONFIG, CLUSTER_NETNS and CLUSTER_CONTAINERD (the lines npm run cluster prints), or none',
+      );
+    for (const path of given)
+      if (path !== undefined && !existsSync(path))
+        throw new Error(`${path} does not exist: is that cluster still running?`);
+    project.provide('cluster', {
+      kubeconfigPath,
+      netnsPath,
+      containerdSocket,
+      binDir: controlPlanePaths().binDir,
+    });
+    return async () => undefined;
+  }
   const sysctls = readSysctls(KUBELET_SYSCTLS);
   const existing = OUTSIDE_PATHS.filter((p) => existsSync(p));
   const child: ChildProcess = spawn(process.execPath, [CLI], {

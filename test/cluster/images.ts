@@ -11,8 +11,8 @@ export interface ImageArchive {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** images/build.sh: builds what is missing or stale, prints `<name> <archive>` lines. */
-export const IMAGES_SCRIPT = join(here, 'images', 'build.sh');
+/** `npm run image -- --all`: builds what is missing or stale, prints `<name> <archive>` lines. */
+export const IMAGES_SCRIPT = join(here, '..', '..', 'scripts', 'image', 'build.ts');
 
 /** Parses build.sh's stdout (pure). */
 export function parseImageLines(stdout: string): ImageArchive[] {
@@ -28,10 +28,12 @@ export function parseImageLines(stdout: string): ImageArchive[] {
     });
 }
 
-/** Runs images/build.sh with its progress on our stderr; returns the archives. */
+/** Runs `npm run image -- --all` (its progress on our stderr); returns the archives. */
 export async function ensureImages(): Promise<ImageArchive[]> {
   const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn('bash', [IMAGES_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [IMAGES_SCRIPT, '--all'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
@@ -45,7 +47,7 @@ export async function ensureImages(): Promise<ImageArchive[]> {
         : reject(
             new ClusterError(
               'CLUSTER_IMAGES',
-              `bash ${IMAGES_SCRIPT} failed with exit code ${code}; its output is above`,
+              `node ${IMAGES_SCRIPT} --all failed with exit code ${code}; its output is above`,
             ),
           ),
     );

@@ -6,6 +6,10 @@
 #
 #   bash test/e2e/run.sh
 #
+# The full story (pod deletion under load, config roll, operator failover, helm uninstall)
+# runs on the cluster tier, without Docker: test/e2e/quickstart.cluster.test.ts
+# (`npx vitest run --project cluster`), with the same manifests as here.
+#
 # Needs docker (with a reachable daemon), kind, kubectl and helm. Without them it prints
 # one line starting with "SKIP e2e:" and exits 0 (test/e2e/skip.test.ts checks that).
 #
@@ -37,6 +41,7 @@ fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CLUSTER=${E2E_CLUSTER:-next-image-e2e}
 IMAGE=${E2E_IMAGE:-localhost/next-image:e2e}
+FRONTEND_IMAGE=ghcr.io/next-image-operator/sample-frontend:0.1.0
 OPERATOR_NS=next-image-system
 NS=e2e
 CR=images
@@ -103,11 +108,11 @@ fetch_image() {
 
 fetch_both() {
   port_forward_gateway
-  fetch_image '%2Fsample.png' "relative URL $1"
-  fetch_image "http%3A%2F%2Ffrontend.$NS.svc.cluster.local%2Fsample.png" "absolute URL $1"
+  fetch_image '%2Fmountains.jpg' "relative URL $1"
+  fetch_image "http%3A%2F%2Fcdn.$NS.svc.cluster.local%2Fflowers.jpg" "absolute URL (CDN) $1"
   local page
   page=$(curl -sS "http://127.0.0.1:$PORT/")
-  [[ $page == *frontend* ]] || fail "$1: the gateway did not send / to the frontend"
+  [[ $page == *_next/image* ]] || fail "$1: the gateway did not send / to the frontend"
   stop_port_forward
 }
 
@@ -121,9 +126,11 @@ fi
 if [[ "${E2E_SKIP_BUILD:-0}" != 1 ]]; then
   log "docker build $IMAGE"
   "$DOCKER" build -t "$IMAGE" "$ROOT"
+  log "docker build $FRONTEND_IMAGE"
+  "$DOCKER" build -t "$FRONTEND_IMAGE" "$ROOT/test/e2e/frontend"
 fi
-log "kind load $IMAGE"
-"$KIND" load docker-image "$IMAGE" --name "$CLUSTER"
+log "kind load $IMAGE $FRONTEND_IMAGE"
+"$KIND" load docker-image "$IMAGE" "$FRONTEND_IMAGE" --name "$CLUSTER"
 
 log "helm install"
 "$HELM" upgrade --install next-image "$ROOT/charts/next-image-operator" \
@@ -133,8 +140,9 @@ log "helm install"
 
 log "frontend and ImageOptimizer in namespace $NS"
 "$KUBECTL" create namespace "$NS" --dry-run=client -o yaml | "$KUBECTL" apply -f -
-"$KUBECTL" apply -n "$NS" -f "$ROOT/test/e2e/manifests/frontend.yaml"
+"$KUBECTL" apply -n "$NS" -f "$ROOT/examples/quickstart/frontend.yaml" -f "$ROOT/test/e2e/manifests/cdn.yaml"
 "$KUBECTL" rollout status -n "$NS" deployment/frontend --timeout=120s
+"$KUBECTL" rollout status -n "$NS" deployment/cdn --timeout=120s
 sed "s/E2E_NAMESPACE/$NS/" "$ROOT/test/e2e/manifests/imageoptimizer.yaml" | "$KUBECTL" apply -n "$NS" -f -
 "$KUBECTL" wait -n "$NS" "imageoptimizer/$CR" --for=condition=Ready --timeout=180s
 
