@@ -138,6 +138,11 @@ export async function buildDockerfileImage(
   await rm(`${archive}.tmp`, { force: true });
   await podman(['save', '--format', 'oci-archive', '-o', `${archive}.tmp`, img.name]);
   await rename(`${archive}.tmp`, archive);
+  // Older archives of the same image (other inputs) are never used again.
+  const prefix = `${img.name.replace(/[/:]/g, '_')}-`;
+  for (const f of await readdir(join(cacheDir, 'images')))
+    if (f.startsWith(prefix) && f.endsWith('.oci.tar') && join(cacheDir, 'images', f) !== archive)
+      await rm(join(cacheDir, 'images', f), { force: true });
   log(`${img.name}: built in ${((Date.now() - started) / 1000).toFixed(0)} s → ${archive}`);
   return archive;
 }
