@@ -329,4 +329,27 @@ describe('health and metrics', () => {
     expect(metrics.text).toContain('next_image_cache_total{result="HIT"}');
     expect(metrics.text).toContain('next_image_transform_queue_depth');
   });
+
+  it('counts a miss in next_image_jobs_in_flight while its fetch is held, and not after', async () => {
+    const arrived = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    upstream.route('/held.jpg', (_req, res) => {
+      arrived.resolve();
+      void release.promise.then(() => {
+        res.writeHead(200, { 'content-length': String(images.jpeg.length) });
+        res.end(images.jpeg);
+      });
+    });
+    const jobsInFlight = async (): Promise<number> => {
+      const text = (await get('/metrics')).text;
+      return Number(/^next_image_jobs_in_flight (\S+)$/m.exec(text)?.[1]);
+    };
+    const before = await jobsInFlight();
+    const pending = get(img('/held.jpg'));
+    await arrived.promise;
+    expect(await jobsInFlight()).toBe(before + 1);
+    release.resolve();
+    expect((await pending).status).toBe(200);
+    expect(await jobsInFlight()).toBe(before);
+  });
 });
