@@ -216,6 +216,23 @@ describe('headers, caching and conditional requests (statements 35–43)', () =>
     }
   });
 
+  it('caps an absurd upstream max-age at a year and never sends exponent notation', async () => {
+    for (const [path, header] of [
+      ['/forever.jpg', 'public, max-age=1000000000000000000000000000000'],
+      ['/exponent.jpg', 'public, max-age=1e30'],
+    ] as const) {
+      upstream.route(path, (_req, res) => {
+        res.writeHead(200, { 'cache-control': header });
+        res.end(images.jpeg);
+      });
+    }
+    const forever = await get(img('/forever.jpg'));
+    expect(forever.headers['cache-control']).toBe('public, max-age=31536000, must-revalidate');
+    // Next reads `1e30` with parseInt, as 1: minimumCacheTTL (14400) wins.
+    const exponent = await get(img('/exponent.jpg'));
+    expect(exponent.headers['cache-control']).toBe('public, max-age=14400, must-revalidate');
+  });
+
   it('uses the upstream max-age when larger than minimumCacheTTL', async () => {
     const server = await start({ images: { minimumCacheTTL: 60 } });
     try {
