@@ -312,6 +312,25 @@ describe('upstream failures, retries and the timeout budget', () => {
   });
 });
 
+describe('local url normalisation (as Next 16)', () => {
+  it('answers /\\x/allowed/… as Next does, 500 "internal response is invalid", without fetching it', async () => {
+    const server = await start({ images: { localPatterns: [{ pathname: '/allowed/**' }] } });
+    try {
+      // A server that reads `//x/allowed/a.png` as WHATWG URL does would serve /allowed/a.png.
+      upstream.route('/allowed/a.png', (_req, res) => res.end(images.jpeg));
+      const res = await get(img('/\\x/allowed/a.png'), {}, server);
+      expect(res.status).toBe(500);
+      expect(res.text).toBe('"url" parameter is valid but internal response is invalid');
+      expect(upstream.hits.get('/allowed/a.png')).toBeUndefined();
+      // The same url with a bad width is a 400 first: the check is the fetch's, after validation.
+      expect((await get(img('/\\x/allowed/a.png', 641), {}, server)).status).toBe(400);
+      expect((await get(img('/allowed/a.png'), {}, server)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('load shedding', () => {
   it('answers 503 with Retry-After when the transform queue is full', async () => {
     const server = await start({ optimizer: { concurrency: 1, queueSize: 0 } });
