@@ -1,9 +1,12 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import sharp from 'sharp';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../lib/logger.ts';
 import type { RunningServer } from '../lib/server.ts';
 import { type FixtureUpstream, startFixtureUpstream } from '../test/support/fixture-upstream.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { makeSampleImages, type SampleImages } from '../test/support/sample-images.ts';
 import { resolveOptimizerConfig } from './config.ts';
 import { startOptimizer } from './server.ts';
@@ -355,6 +358,74 @@ describe('load shedding', () => {
     }
   });
 });
+
+describe('Retry-After on every 429 and 503', () => {
+  it.each([429, 503])(
+    'passes an upstream %i on, as Next does, with Retry-After',
+    async (status) => {
+      upstream.route(`/busy-${status}.png`, (_req, res) => {
+        res.writeHead(status);
+        res.end('busy');
+      });
+      const res = await get(img(`/busy-${status}.png`));
+      expect(res.status).toBe(status);
+      expect(res.text).toBe('"url" parameter is valid but internal response is invalid');
+      expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    },
+  );
+
+  it('answers /readyz 503 with Retry-After while required storage is down', async () => {
+    const port = await freePort();
+    const server = await start({
+      imageOptimizer: { storage: { type: 'redis', url: `redis://127.0.0.1:${port}` } },
+      optimizer: { readyRequiresStorage: true },
+    });
+    try {
+      const res = await get('/readyz', {}, server);
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sheds a request that arrives while shutting down with 503 and Retry-After', async () => {
+    const server = await start();
+    const port = Number(new URL(server.url).port);
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    // Headers not yet finished: the connection is busy, so the close waits for it instead of
+    // dropping it as idle...
+    socket.write(`GET ${img('/photo.jpg')} HTTP/1.1\r\nHost: optimizer\r\n`);
+    // ...once the server has read them, which an answer on another connection proves.
+    expect((await get('/healthz', {}, server)).status).toBe(200);
+    const closed = server.close();
+    // New connections are refused once the close is under way: the request arrives now.
+    await expect.poll(() => refusesConnections(port)).toBe(true);
+    let response = '';
+    socket.on('data', (chunk: Buffer) => {
+      response += chunk.toString('latin1');
+    });
+    const ended = once(socket, 'close');
+    socket.write('\r\n');
+    await ended;
+    await closed;
+    expect(response).toMatch(/^HTTP\/1\.1 503 /);
+    expect(response).toMatch(/\r\nretry-after: [1-9]\d*\r\n/i);
+  });
+});
+
+/** True when a new TCP connection to `port` on loopback is refused. */
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(port, '127.0.0.1');
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once('error', () => resolve(true));
+  });
+}
 
 describe('health and metrics', () => {
   it('answers /healthz, /readyz and /metrics', async () => {
