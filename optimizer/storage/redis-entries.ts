@@ -85,9 +85,10 @@ export async function writeEntry(
   try {
     await execAll(multi, `writing entry ${key}`);
   } catch (error: unknown) {
-    // The commands before the failed one were applied: take the entry back out, so a failed
-    // write never leaves an entry without its TTL or one that no purge can find.
-    await client.del(entryKey).catch(() => undefined);
+    // Redis answered, and applied the commands around the failed one: take the entry back out,
+    // so a failed write never leaves an entry without its TTL or one no purge can find. (When
+    // EXEC itself failed — timeout, lost connection — a DEL would only wait just as long.)
+    if (error instanceof RedisTransactionError) await client.del(entryKey).catch(() => undefined);
     throw error;
   }
 }
