@@ -1,9 +1,12 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import sharp from 'sharp';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../lib/logger.ts';
 import type { RunningServer } from '../lib/server.ts';
 import { type FixtureUpstream, startFixtureUpstream } from '../test/support/fixture-upstream.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { makeSampleImages, type SampleImages } from '../test/support/sample-images.ts';
 import { resolveOptimizerConfig } from './config.ts';
 import { startOptimizer } from './server.ts';
@@ -216,6 +219,23 @@ describe('headers, caching and conditional requests (statements 35–43)', () =>
     }
   });
 
+  it('caps an absurd upstream max-age at a year and never sends exponent notation', async () => {
+    for (const [path, header] of [
+      ['/forever.jpg', 'public, max-age=1000000000000000000000000000000'],
+      ['/exponent.jpg', 'public, max-age=1e30'],
+    ] as const) {
+      upstream.route(path, (_req, res) => {
+        res.writeHead(200, { 'cache-control': header });
+        res.end(images.jpeg);
+      });
+    }
+    const forever = await get(img('/forever.jpg'));
+    expect(forever.headers['cache-control']).toBe('public, max-age=31536000, must-revalidate');
+    // Next reads `1e30` with parseInt, as 1: minimumCacheTTL (14400) wins.
+    const exponent = await get(img('/exponent.jpg'));
+    expect(exponent.headers['cache-control']).toBe('public, max-age=14400, must-revalidate');
+  });
+
   it('uses the upstream max-age when larger than minimumCacheTTL', async () => {
     const server = await start({ images: { minimumCacheTTL: 60 } });
     try {
@@ -295,6 +315,25 @@ describe('upstream failures, retries and the timeout budget', () => {
   });
 });
 
+describe('local url normalisation (as Next 16)', () => {
+  it('answers /\\x/allowed/… as Next does, 500 "internal response is invalid", without fetching it', async () => {
+    const server = await start({ images: { localPatterns: [{ pathname: '/allowed/**' }] } });
+    try {
+      // A server that reads `//x/allowed/a.png` as WHATWG URL does would serve /allowed/a.png.
+      upstream.route('/allowed/a.png', (_req, res) => res.end(images.jpeg));
+      const res = await get(img('/\\x/allowed/a.png'), {}, server);
+      expect(res.status).toBe(500);
+      expect(res.text).toBe('"url" parameter is valid but internal response is invalid');
+      expect(upstream.hits.get('/allowed/a.png')).toBeUndefined();
+      // The same url with a bad width is a 400 first: the check is the fetch's, after validation.
+      expect((await get(img('/\\x/allowed/a.png', 641), {}, server)).status).toBe(400);
+      expect((await get(img('/allowed/a.png'), {}, server)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('load shedding', () => {
   it('answers 503 with Retry-After when the transform queue is full', async () => {
     const server = await start({ optimizer: { concurrency: 1, queueSize: 0 } });
@@ -320,6 +359,74 @@ describe('load shedding', () => {
   });
 });
 
+describe('Retry-After on every 429 and 503', () => {
+  it.each([429, 503])(
+    'passes an upstream %i on, as Next does, with Retry-After',
+    async (status) => {
+      upstream.route(`/busy-${status}.png`, (_req, res) => {
+        res.writeHead(status);
+        res.end('busy');
+      });
+      const res = await get(img(`/busy-${status}.png`));
+      expect(res.status).toBe(status);
+      expect(res.text).toBe('"url" parameter is valid but internal response is invalid');
+      expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    },
+  );
+
+  it('answers /readyz 503 with Retry-After while required storage is down', async () => {
+    const port = await freePort();
+    const server = await start({
+      imageOptimizer: { storage: { type: 'redis', url: `redis://127.0.0.1:${port}` } },
+      optimizer: { readyRequiresStorage: true },
+    });
+    try {
+      const res = await get('/readyz', {}, server);
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sheds a request that arrives while shutting down with 503 and Retry-After', async () => {
+    const server = await start();
+    const port = Number(new URL(server.url).port);
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    // Headers not yet finished: the connection is busy, so the close waits for it instead of
+    // dropping it as idle...
+    socket.write(`GET ${img('/photo.jpg')} HTTP/1.1\r\nHost: optimizer\r\n`);
+    // ...once the server has read them, which an answer on another connection proves.
+    expect((await get('/healthz', {}, server)).status).toBe(200);
+    const closed = server.close();
+    // New connections are refused once the close is under way: the request arrives now.
+    await expect.poll(() => refusesConnections(port)).toBe(true);
+    let response = '';
+    socket.on('data', (chunk: Buffer) => {
+      response += chunk.toString('latin1');
+    });
+    const ended = once(socket, 'close');
+    socket.write('\r\n');
+    await ended;
+    await closed;
+    expect(response).toMatch(/^HTTP\/1\.1 503 /);
+    expect(response).toMatch(/\r\nretry-after: [1-9]\d*\r\n/i);
+  });
+});
+
+/** True when a new TCP connection to `port` on loopback is refused. */
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(port, '127.0.0.1');
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once('error', () => resolve(true));
+  });
+}
+
 describe('health and metrics', () => {
   it('answers /healthz, /readyz and /metrics', async () => {
     expect((await get('/healthz')).status).toBe(200);
@@ -328,5 +435,28 @@ describe('health and metrics', () => {
     expect(metrics.text).toContain('next_image_requests_total');
     expect(metrics.text).toContain('next_image_cache_total{result="HIT"}');
     expect(metrics.text).toContain('next_image_transform_queue_depth');
+  });
+
+  it('counts a miss in next_image_jobs_in_flight while its fetch is held, and not after', async () => {
+    const arrived = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    upstream.route('/held.jpg', (_req, res) => {
+      arrived.resolve();
+      void release.promise.then(() => {
+        res.writeHead(200, { 'content-length': String(images.jpeg.length) });
+        res.end(images.jpeg);
+      });
+    });
+    const jobsInFlight = async (): Promise<number> => {
+      const text = (await get('/metrics')).text;
+      return Number(/^next_image_jobs_in_flight (\S+)$/m.exec(text)?.[1]);
+    };
+    const before = await jobsInFlight();
+    const pending = get(img('/held.jpg'));
+    await arrived.promise;
+    expect(await jobsInFlight()).toBe(before + 1);
+    release.resolve();
+    expect((await pending).status).toBe(200);
+    expect(await jobsInFlight()).toBe(before);
   });
 });

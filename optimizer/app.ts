@@ -39,6 +39,7 @@ import {
   isCompressible,
   isFresh,
 } from './response-headers.ts';
+import { retryAfterOnUnavailable, shedWhileClosing } from './retry-after.ts';
 import { createStore } from './storage/index.ts';
 import type { ImageStore } from './storage/types.ts';
 import type { CachedImage, ImageParams } from './types.ts';
@@ -126,16 +127,17 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     }
     return validated;
   }
-  let closing = false;
-
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     ...quietRequestLogging(),
-    return503OnClosing: true,
+    // shedWhileClosing answers instead, with the Retry-After fastify's own 503 lacks.
+    return503OnClosing: false,
     // A child logger per request costs more than serving a cache hit; failures are logged
     // with their url instead.
     childLoggerFactory: (parent) => parent,
   });
+  shedWhileClosing(app);
+  retryAfterOnUnavailable(app);
   // Next.js answers any method and ignores request bodies; so do we (no 415 for odd types).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => {
@@ -188,7 +190,6 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
 
   app.get('/healthz', async () => 'ok');
   app.get('/readyz', async (_request, reply) => {
-    if (closing) return reply.code(503).send('shutting down');
     if (tuning.readyRequiresStorage && store.state() !== 'ok')
       return reply.code(503).send('storage unavailable');
     return 'ready';
@@ -198,9 +199,6 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     return metrics.registry.metrics();
   });
 
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
   releaseKeepAliveOnClose(app);
   app.addHook('onClose', async () => {
     await store.close();

@@ -1,4 +1,5 @@
 import type { Logger } from '../lib/logger.ts';
+import { clampCacheSeconds } from './cache-ttl.ts';
 import { JobTimeoutError } from './errors.ts';
 import { budgetSignal } from './pipeline.ts';
 import type { ImageStore } from './storage/types.ts';
@@ -67,7 +68,7 @@ export class ImageCache {
       }
       throw error;
     }
-    const ttl = Math.max(entry.maxAge, this.#minimumCacheTTL);
+    const ttl = clampCacheSeconds(Math.max(entry.maxAge, this.#minimumCacheTTL));
     return { ...entry, expireAt: Date.now() + ttl * 1000 };
   }
 

@@ -83,7 +83,7 @@ export function createMetrics(
     }),
     inFlightJobs: new Gauge({
       name: 'next_image_jobs_in_flight',
-      help: 'Image jobs being produced',
+      help: 'Image jobs (fetch and transform of a miss or a revalidation) running in this process',
       registers,
     }),
     queueDepth: new Gauge({

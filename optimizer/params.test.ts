@@ -119,6 +119,34 @@ describe('validateParams (Next.js 16 statements 5–15)', () => {
     });
   });
 
+  // Next 16 checks a local url against localPatterns as `new URL(url, 'http://n')` reads it:
+  // dot segments resolved, `\` taken for `/`, so `/\x/…` is host x and path `/…`. Validation
+  // here does the same; the internal fetch refuses what Next's router would redirect (`\`, `//`).
+  it.each([
+    ['/allowed/a.png', undefined],
+    ['/\\x/allowed/a.png', undefined],
+    ['/\\x/secret.png', '"url" parameter is not allowed'],
+    ['/allowed\\..\\secret.png', '"url" parameter is not allowed'],
+    ['/allowed/../secret.png', '"url" parameter is not allowed'],
+    ['/allowed/./../secret.png', '"url" parameter is not allowed'],
+    ['/secret/../allowed/a.png', undefined],
+    ['/allowed/%2e%2e/secret.png', '"url" parameter is not allowed'],
+    ['/allowed/%2E%2E/secret.png', '"url" parameter is not allowed'],
+    ['/allowed%2F..%2Fsecret.png', '"url" parameter is not allowed'],
+    ['/allowed%2fa.png', '"url" parameter is not allowed'],
+    // An encoded slash separates nothing for the pattern (nor for Next's router): one segment.
+    ['/allowed/..%2Fsecret.png', undefined],
+    ['/%5Cx/allowed/a.png', '"url" parameter is not allowed'],
+    ['/allowed//a.png', undefined],
+    ['//x/allowed/a.png', '"url" parameter cannot be a protocol-relative URL (//)'],
+    ['\\\\x/allowed/a.png', '"url" parameter is invalid'],
+  ])('normalises local url %s as Next does against /allowed/** → %s', (url, expected) => {
+    const ctx = createValidationContext(
+      ImagesConfigSchema.parse({ localPatterns: [{ pathname: '/allowed/**' }] }),
+    );
+    expect(message(`url=${encodeURIComponent(url)}&w=640&q=75`, ctx)).toBe(expected);
+  });
+
   it('accepts any quality listed in qualities and widths from imageSizes', () => {
     const ctx = createValidationContext(ImagesConfigSchema.parse({ qualities: [50, 90] }));
     expect(message('url=/a.png&w=32&q=90', ctx)).toBeUndefined();

@@ -1,6 +1,7 @@
 import { type ParsedUrlQuery, parse as parseQueryString } from 'node:querystring';
 import type { ImagesConfig } from '../api/images-config.ts';
 import { BoundedMap } from '../lib/bounded-map.ts';
+import { clampCacheSeconds } from './cache-ttl.ts';
 import { negotiateMimeType } from './negotiate.ts';
 import {
   effectiveLocalPatterns,
@@ -135,6 +136,6 @@ export function validateParams(
     width,
     quality,
     mimeType: ctx.mimeFor(accept),
-    minimumCacheTTL: ctx.images.minimumCacheTTL,
+    minimumCacheTTL: clampCacheSeconds(ctx.images.minimumCacheTTL),
   };
 }

@@ -103,11 +103,30 @@ function original(
 }
 
 /**
+ * One image job (a miss, or a background revalidation), counted in next_image_jobs_in_flight
+ * while it runs. Counted here, around the work itself, so that callers waiting on another's
+ * flight and cache hits never count, and a job outlives no count when it fails.
+ */
+export async function produceImage(
+  params: ImageParams,
+  deps: PipelineDeps,
+  signal: AbortSignal,
+  previous?: CachedImage,
+): Promise<ImageEntry> {
+  deps.metrics.inFlightJobs.inc();
+  try {
+    return await runJob(params, deps, signal, previous);
+  } finally {
+    deps.metrics.inFlightJobs.dec();
+  }
+}
+
+/**
  * Next.js 16's imageOptimizer: fetch → detect type from magic bytes → bypass/animated →
  * transform (bounded queue) → on any transform failure, the original bytes.
  * `previous` is the stale entry being revalidated, reused when the upstream did not change.
  */
-export async function produceImage(
+async function runJob(
   params: ImageParams,
   deps: PipelineDeps,
   signal: AbortSignal,

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { RETRY_AFTER_SECONDS } from './retry-after.ts';
 import { StorageUnavailableError } from './storage/errors.ts';
 import { purgeRequestsCounter } from './storage/metrics.ts';
 import type { ImageStore } from './storage/types.ts';
@@ -117,7 +118,7 @@ export const purgeRoute: FastifyPluginAsync<PurgeRouteOptions> = async (app, opt
       request.log.warn({ href, err: error.message }, 'purge could not reach the shared storage');
       return reply
         .code(503)
-        .header('Retry-After', '5')
+        .header('Retry-After', String(RETRY_AFTER_SECONDS.default))
         .send({ error: 'Service Unavailable', message: error.message });
     }
   };

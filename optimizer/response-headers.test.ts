@@ -11,10 +11,27 @@ describe('maxAgeFromCacheControl (statement 36)', () => {
   it.each([
     ['max-age=3600', 3600],
     ['s-maxage=7200,max-age=10', 7200],
+    ['max-age=10, s-maxage=7200', 7200],
     ['public, max-age="600"', 600],
+    ['MAX-AGE=60', 60],
+    ['max-age=60.9', 60],
     ['max-age=abc', 0],
     ['no-store', 0],
+    ['', 0],
     [null, 0],
+    // Next reads the value with parseInt: an exponent is cut at the "e".
+    ['public, max-age=1e30', 1],
+    // s-maxage wins whenever it is there, even as 0 or as garbage (Next's `||` on strings).
+    ['s-maxage=0, max-age=600', 0],
+    ['s-maxage=abc, max-age=600', 0],
+    ['s-maxage=, max-age=600', 600],
+    // A quote on one side only is not stripped, so parseInt fails, as in Next.
+    ['max-age="600', 0],
+    // Clamped where Next would pass it on: never negative, never past one year.
+    ['max-age=-5', 0],
+    ['max-age=31536001', 31_536_000],
+    ['max-age=9007199254740993', 31_536_000],
+    ['public, max-age=1000000000000000000000000000000', 31_536_000],
   ])('%s → %i', (header, expected) => {
     expect(maxAgeFromCacheControl(header)).toBe(expected);
   });

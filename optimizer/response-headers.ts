@@ -1,16 +1,21 @@
+import { clampCacheSeconds } from './cache-ttl.ts';
 import { extensionFor } from './image/index.ts';
 
-/** Seconds from Cache-Control: s-maxage, else max-age; quotes allowed; unparsable → 0. */
+/**
+ * Next.js 16's getMaxAge: s-maxage, else max-age (a present but unparsable s-maxage wins and
+ * reads as 0, as in Next), surrounding quotes removed, read with parseInt (so `1e30` is 1);
+ * then clamped to 0..MAX_CACHE_SECONDS, where Next would pass a negative or huge value on.
+ */
 export function maxAgeFromCacheControl(header: string | null): number {
   if (!header) return 0;
   const directives = new Map<string, string>();
   for (const part of header.split(',')) {
-    const [rawKey, rawValue] = part.trim().split('=', 2);
-    if (rawKey) directives.set(rawKey.toLowerCase(), (rawValue ?? '').replace(/^"|"$/g, ''));
+    const [rawKey = '', rawValue] = part.trim().split('=', 2);
+    directives.set(rawKey.toLowerCase(), rawValue ?? '');
   }
-  const value = directives.get('s-maxage') || directives.get('max-age') || '';
-  const seconds = Number.parseInt(value, 10);
-  return Number.isNaN(seconds) ? 0 : seconds;
+  let value = directives.get('s-maxage') || directives.get('max-age') || '';
+  if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+  return clampCacheSeconds(Number.parseInt(value, 10));
 }
 
 /** Cache-Control of a 200: a year and immutable for static media, else maxAge + must-revalidate. */

@@ -3,7 +3,12 @@ import { Discovery } from '../../lib/discovery.ts';
 import { streamRepeated } from '../../test/support/stream-body.ts';
 import { ImageError, isRetryable, MESSAGES } from '../errors.ts';
 import { closeFetchAgents } from './agents.ts';
-import { fetchInternalImage, type InternalFetchOptions, internalUrl } from './internal.ts';
+import {
+  fetchInternalImage,
+  type InternalFetchOptions,
+  internalUrl,
+  redirectedByNextRouter,
+} from './internal.ts';
 import {
   type Fixture,
   failure,
@@ -72,7 +77,40 @@ describe('internalUrl', () => {
   });
 });
 
+describe('redirectedByNextRouter', () => {
+  it.each([
+    ['/a.png', false],
+    ['/a/b/c.png', false],
+    ['/\\x/a.png', true],
+    ['/a\\b.png', true],
+    ['/a//b.png', true],
+    ['/a.png/', false],
+    ['/a%5Cb.png', false],
+    ['/a%2F%2Fb.png', false],
+    // Only the path counts, as in Next's router: a query may hold anything.
+    ['/a.png?next=//x', false],
+    ['/a.png?x=\\y', false],
+  ])('%s → %s', (href, expected) => {
+    expect(redirectedByNextRouter(href)).toBe(expected);
+  });
+});
+
 describe('fetchInternalImage', () => {
+  it.each(['/\\x/allowed/a.png', '/allowed//a.png', '/allowed\\a.png'])(
+    'refuses %s as Next does (its router redirects it): 500, never asking the fallback',
+    async (href) => {
+      const error = await failure(fetchInternalImage(href, options()));
+      expect(error).toBeInstanceOf(ImageError);
+      expect(error).toMatchObject({
+        statusCode: 500,
+        message: MESSAGES.internalInvalid,
+        code: 'INTERNAL_UNNORMALIZED_PATH',
+      });
+      expect(isRetryable(error)).toBe(false);
+      expect(fixture.requests).toHaveLength(0);
+    },
+  );
+
   it('GETs fallback + href through discovery and returns the upstream metadata', async () => {
     const image = await fetchInternalImage('/img.png?v=1', options());
     expect(image).toEqual({

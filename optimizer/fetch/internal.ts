@@ -29,6 +29,17 @@ export function internalUrl(href: string, fallback: URL, discovery: Discovery): 
   return discovery.resolve(new URL(`${base}${href.startsWith('/') ? '' : '/'}${href}`));
 }
 
+/**
+ * True when Next's router answers `href` with a 308 to its normalised form instead of serving
+ * it: its path (the query does not count) holds a backslash or a double slash. Next's
+ * localPatterns check reads `/\x/a.png` as host x and path `/a.png`, so such a url passes a
+ * pattern for the path it does not name; Next's own internal request then meets the redirect.
+ */
+export function redirectedByNextRouter(href: string): boolean {
+  const path = href.split('?', 1)[0] ?? '';
+  return path.includes('\\') || path.includes('//');
+}
+
 /** Next's answer to an internal fetch that failed without a response: 500, upstream text. */
 function failure(error: unknown): ImageError {
   const code = errorCode(error) === 'UNKNOWN_APP' ? 'UNKNOWN_APP' : 'INTERNAL_FETCH_FAILED';
@@ -42,6 +53,12 @@ export async function fetchInternalImage(
   options: InternalFetchOptions,
 ): Promise<UpstreamImage> {
   const { signal } = options;
+  // Next's fetchInternalImage takes the 308 as "internal response is invalid", and a 3xx
+  // becomes 500. Answered here without asking the fallback: a server that merges slashes
+  // would serve `//x/a.png` as /x/a.png, a path the localPatterns never saw.
+  if (redirectedByNextRouter(href)) {
+    throw new ImageError(500, MESSAGES.internalInvalid, 'INTERNAL_UNNORMALIZED_PATH');
+  }
   try {
     const target = internalUrl(href, options.fallback, options.discovery);
     const response = await internalAgent().request({

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { MAX_CACHE_SECONDS } from '../cache-ttl.ts';
 import type { CachedImage } from '../types.ts';
 
 /**
@@ -48,6 +49,12 @@ function isNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
+// Versions before the cap stored an upstream's max-age as given (up to 1e30) with no expiry
+// Redis kept: such an entry would be fresh forever, so it reads as damaged and is dropped.
+function isCacheSeconds(value: unknown): value is number {
+  return isNumber(value) && value >= 0 && value <= MAX_CACHE_SECONDS;
+}
+
 /** Parses stored metadata; undefined when it is not a valid entry of this format version. */
 export function parseMeta(text: string): EntryMeta | undefined {
   let raw: unknown;
@@ -64,7 +71,7 @@ export function parseMeta(text: string): EntryMeta | undefined {
     isString(m.extension) &&
     isString(m.etag) &&
     isString(m.upstreamEtag) &&
-    isNumber(m.maxAge) &&
+    isCacheSeconds(m.maxAge) &&
     isNumber(m.expireAt) &&
     isNumber(m.bytes) &&
     isNumber(m.crc);

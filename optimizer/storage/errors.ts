@@ -16,3 +16,14 @@ export class StorageConfigError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A Redis transaction did not fully apply: EXEC was discarded, or one of its commands failed.
+ * Redis does not roll back the others, so the caller must treat the whole step as failed.
+ */
+export class RedisTransactionError extends Error {
+  readonly code = 'STORAGE_TRANSACTION_FAILED';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

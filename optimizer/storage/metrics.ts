@@ -11,7 +11,12 @@ export interface StorageMetrics {
   flightLed(): void;
   /** A purge removed `entries` entries. */
   purged(entries: number): void;
+  /** A storage operation failed (the request was still served, from the tiers that worked). */
+  failed(operation: StorageOperation): void;
 }
+
+/** The operations whose failures are counted: a fixed set, so the label stays bounded. */
+export type StorageOperation = 'read' | 'write' | 'purge';
 
 /** What the gauges read at scrape time. */
 export interface StorageGaugeSource {
@@ -20,7 +25,13 @@ export interface StorageGaugeSource {
   memoryTierBytes(): number;
 }
 
-const NOOP: StorageMetrics = { leaseWait() {}, leaseTakeover() {}, flightLed() {}, purged() {} };
+const NOOP: StorageMetrics = {
+  leaseWait() {},
+  leaseTakeover() {},
+  flightLed() {},
+  purged() {},
+  failed() {},
+};
 
 /** Returns the metric named `name` in `registry`, creating it on first use (one per registry). */
 function single<T>(registry: Registry, name: string, create: () => T): T {
@@ -88,7 +99,19 @@ export function createStorageMetrics(
     'next_image_storage_purged_entries_total',
     'Cache entries removed by purges',
   );
+  const errors = single(
+    registry,
+    'next_image_storage_errors_total',
+    () =>
+      new Counter({
+        name: 'next_image_storage_errors_total',
+        help: 'Storage operations that failed, by operation (read, write, purge)',
+        labelNames: ['operation'],
+        registers: [registry],
+      }),
+  );
   return {
+    failed: (operation) => errors.inc({ operation }),
     leaseWait: () => waits.inc(),
     leaseTakeover: () => takeovers.inc(),
     flightLed: () => led.inc(),

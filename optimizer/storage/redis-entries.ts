@@ -1,11 +1,37 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { MAX_CACHE_SECONDS } from '../cache-ttl.ts';
 import type { CachedImage } from '../types.ts';
 import { type EntryMeta, entryFrom, metaOf, parseMeta } from './entry-format.ts';
+import { RedisTransactionError } from './errors.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
-/** How long an entry is kept in Redis: until it expires, plus `staleTtlMs` to be served stale. */
+/**
+ * How long an entry is kept in Redis: until it expires (at most MAX_CACHE_SECONDS away), plus
+ * `staleTtlMs` to be served stale. Always whole milliseconds: PEXPIRE refuses anything else.
+ */
 function entryTtlMs(entry: CachedImage, staleTtlMs: number, now = Date.now()): number {
-  return Math.max(entry.expireAt - now, 0) + Math.max(staleTtlMs, 1_000);
+  const fresh = Math.min(Math.max(entry.expireAt - now, 0), MAX_CACHE_SECONDS * 1000);
+  return Math.ceil((Number.isNaN(fresh) ? 0 : fresh) + Math.max(staleTtlMs, 1_000));
+}
+
+/**
+ * Runs a transaction and returns its replies, or throws RedisTransactionError when EXEC was
+ * discarded or any command in it failed. ioredis resolves EXEC with one [error, reply] pair per
+ * command, and Redis applies the commands around a failed one: a failure left unread here is a
+ * write that half-happened in silence.
+ */
+export async function execAll(multi: ChainableCommander, what: string): Promise<unknown[]> {
+  const results = await multi.exec();
+  if (results === null) throw new RedisTransactionError(`${what}: the transaction was discarded`);
+  const index = results.findIndex(([error]) => error !== null);
+  const failed = results[index];
+  if (failed !== undefined) {
+    throw new RedisTransactionError(
+      `${what}: command ${index + 1} of ${results.length} failed: ${failed[0]?.message}`,
+      { cause: failed[0] },
+    );
+  }
+  return results.map(([, reply]) => reply);
 }
 
 /** Reads only an entry's metadata (cheap: no image bytes). */
@@ -56,9 +82,15 @@ export async function writeEntry(
     // The index must outlive every entry it lists: set a TTL if none, else only lengthen it.
     multi.sadd(hrefKey, key).pexpire(hrefKey, ttl, 'NX').pexpire(hrefKey, ttl, 'GT');
   }
-  const results = await multi.exec();
-  const failed = results?.find(([error]) => error !== null)?.[0];
-  if (failed != null) throw failed;
+  try {
+    await execAll(multi, `writing entry ${key}`);
+  } catch (error: unknown) {
+    // Redis answered, and applied the commands around the failed one: take the entry back out,
+    // so a failed write never leaves an entry without its TTL or one no purge can find. (When
+    // EXEC itself failed — timeout, lost connection — a DEL would only wait just as long.)
+    if (error instanceof RedisTransactionError) await client.del(entryKey).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Deletes every entry filed under `href` and the index; returns how many entries existed. */
@@ -69,10 +101,6 @@ export async function deleteHref(client: Redis, keys: RedisKeys, href: string): 
   const multi = client.multi();
   for (const key of members) multi.del(keys.entry(key));
   multi.del(hrefKey);
-  const results = (await multi.exec()) ?? [];
-  let removed = 0;
-  for (const [error, count] of results.slice(0, members.length)) {
-    if (error === null && count === 1) removed++;
-  }
-  return removed;
+  const replies = await execAll(multi, `purging ${href}`);
+  return replies.slice(0, members.length).filter((count) => count === 1).length;
 }

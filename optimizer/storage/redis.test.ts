@@ -7,7 +7,9 @@ import { type RedisServer, startRedis } from '../../test/support/redis-server.ts
 import { until } from '../../test/support/until.ts';
 import { ImageError } from '../errors.ts';
 import type { CachedImage } from '../types.ts';
+import { RedisTransactionError } from './errors.ts';
 import { RedisStore, type RedisStoreOptions } from './redis.ts';
+import { execAll } from './redis-entries.ts';
 import { redisKeys } from './redis-keys.ts';
 import { testEntry } from './test-support/entries.ts';
 
@@ -239,6 +241,60 @@ describe('RedisStore', () => {
     expect(entryTtl).toBeGreaterThan(0);
     expect(entryTtl).toBeLessThanOrEqual(61_000);
     expect(await raw.pttl(keys.href('/t.png'))).toBeGreaterThan(600_000);
+  });
+
+  it('keeps a TTL on an entry whose expiry is beyond what PEXPIRE accepts', async () => {
+    const prefix = `t-${randomUUID()}:`;
+    const s = await store(prefix, { staleTtlMs: 60_000 });
+    const keys = redisKeys(prefix);
+    // What an upstream `max-age` of 31 digits used to make: an expiry of 1e33 ms.
+    await s.set('forever', testEntry(100, { expireAt: Date.now() + 1e33 }), '/f.png');
+    const entryTtl = await raw.pttl(keys.entry('forever'));
+    expect(entryTtl).toBeGreaterThan(0);
+    expect(entryTtl).toBeLessThanOrEqual(31_536_000_000 + 60_000);
+    expect(await raw.pttl(keys.href('/f.png'))).toBeGreaterThan(0);
+  });
+
+  it('treats an error inside the write transaction as a failed write: logged, counted, no entry left', async () => {
+    const prefix = `t-${randomUUID()}:`;
+    const registry = new Registry();
+    const lines: string[] = [];
+    const capture = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const s = await store(prefix, { registry, logger: capture });
+    const keys = redisKeys(prefix);
+    // The href index is no set: SADD fails inside MULTI after HSET and PEXPIRE were applied.
+    await raw.set(keys.href('/w.png'), 'not a set');
+    await s.set('w', testEntry(100), '/w.png');
+    expect(await raw.exists(keys.entry('w'))).toBe(0);
+    expect(await registry.metrics()).toContain(
+      'next_image_storage_errors_total{operation="write"} 1',
+    );
+    expect(lines.join('\n')).toMatch(/"level":40.*WRONGTYPE|WRONGTYPE.*"level":40/);
+  });
+
+  it('fails a transaction when any command in it failed, though Redis applied the others', async () => {
+    const key = `t-${randomUUID()}`;
+    const failure = await execAll(raw.multi().set(key, 'text').incr(key), 'bumping').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(RedisTransactionError);
+    expect(failure).toMatchObject({ code: 'STORAGE_TRANSACTION_FAILED' });
+    expect(String((failure as Error).message)).toMatch(/^bumping: command 2 of 2 failed: ERR/);
+    expect(await raw.get(key)).toBe('text');
+    expect(await execAll(raw.multi().del(key), 'cleaning up')).toEqual([1]);
+  });
+
+  it('drops an entry stored with a max-age past the cap, as an earlier version could write it', async () => {
+    const prefix = `t-${randomUUID()}:`;
+    const s = await store(prefix, { memoryCacheBytes: 0 });
+    const keys = redisKeys(prefix);
+    await s.set('huge', testEntry(100), '/h.png');
+    const meta = JSON.parse((await raw.hget(keys.entry('huge'), 'm')) ?? '{}');
+    await raw.hset(keys.entry('huge'), 'm', JSON.stringify({ ...meta, maxAge: 1e30 }));
+    await raw.persist(keys.entry('huge'));
+    expect(await s.get('huge')).toBeUndefined();
+    expect(await raw.exists(keys.entry('huge'))).toBe(0);
   });
 
   it('revalidates a stale entry on one replica only, and backs off after a failure', async () => {

@@ -116,6 +116,7 @@ export class RedisStore implements ImageStore {
       return found.entry;
     } catch (error: unknown) {
       this.#connection.noteFailure(error);
+      this.#metrics.failed('read');
       this.#logger.debug({ err: error, key }, 'redis read failed; using the in-process tier');
       return local;
     }
@@ -129,8 +130,7 @@ export class RedisStore implements ImageStore {
       await writeEntry(this.#connection.client, this.#keys, key, entry, href, this.#staleTtlMs);
       this.#saved.add(entry);
     } catch (error: unknown) {
-      this.#connection.noteFailure(error);
-      this.#logger.debug({ err: error, key }, 'redis write failed; kept in the in-process tier');
+      this.#writeFailed(error, key, 'redis write failed; kept in the in-process tier only');
     }
   }
 
@@ -208,6 +208,7 @@ export class RedisStore implements ImageStore {
       this.#metrics.purged(removed);
       return removed;
     } catch (error: unknown) {
+      this.#metrics.failed('purge');
       throw new StorageUnavailableError('redis failed during the purge; retry it', {
         cause: error,
       });
@@ -234,8 +235,18 @@ export class RedisStore implements ImageStore {
     try {
       await writeEntry(this.#connection.client, this.#keys, key, entry, '', this.#staleTtlMs);
     } catch (error: unknown) {
-      this.#logger.debug({ err: error, key }, 'redis write of a flight result failed');
+      this.#writeFailed(error, key, 'redis write of a flight result failed');
     }
+  }
+
+  /**
+   * A write that did not land: counted and logged at warn, since the fleet now produces this
+   * image again (while Redis is merely down, writes are skipped and never get here).
+   */
+  #writeFailed(error: unknown, key: string, message: string): void {
+    this.#connection.noteFailure(error);
+    this.#metrics.failed('write');
+    this.#logger.warn({ err: error, key }, message);
   }
 
   #onFlightEnded(message: string): void {
