@@ -73,6 +73,29 @@ describe('TransformProcessPool', () => {
     expect(p.processes).toBeLessThanOrEqual(2);
   });
 
+  it('streams multi-MB sources one after another through one child, each byte-exact', async () => {
+    // Sources travel on the child's own pipe, not in the IPC message: a PNG of several MB
+    // arrives in many chunks, and the next job's bytes must not mix with the last one's.
+    const big = await photo(2048, 1365).png({ compressionLevel: 0 }).toBuffer();
+    expect(big.length).toBeGreaterThan(4_000_000);
+    const p = pool(1);
+    const sources = [big, jpeg, big, Buffer.alloc(0)];
+    const outputs = await Promise.allSettled(sources.map((b) => p.transform(options(b))));
+    const expected = await Promise.allSettled(sources.map((b) => optimizeImage(options(b))));
+    expect(outputs.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+    ]);
+    for (const [i, o] of outputs.entries()) {
+      const e = expected[i];
+      if (o.status === 'fulfilled' && e?.status === 'fulfilled')
+        expect(o.value.equals(e.value)).toBe(true);
+    }
+    expect(p.processes).toBe(1);
+  });
+
   it('passes a sharp failure back as TRANSFORM_FAILED and keeps the child', async () => {
     const p = pool(1);
     await expect(p.transform(options(Buffer.from('<html>')))).rejects.toMatchObject({

@@ -7,9 +7,10 @@
  * child, not the server.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { TransformError } from './errors.ts';
 import type { OptimizeOptions } from './transform.ts';
-import type { TransformReply, TransformRequest } from './worker-protocol.ts';
+import { SOURCE_FD, type TransformReply, type TransformRequest } from './worker-protocol.ts';
 
 /** Sizes and limits of the pool. */
 export interface TransformProcessPoolOptions {
@@ -147,9 +148,14 @@ export class TransformProcessPool {
       execPath: process.execPath,
       execArgv: [],
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // fd SOURCE_FD (4): the sources, raw bytes (worker-protocol.ts).
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
     const worker: Worker = { child, job: undefined };
+    // A child that dies mid-write fails its job through 'exit'; the EPIPE is not news.
+    const sources = this.#sourcesOf(worker);
+    sources.on('error', () => undefined);
+    (sources as Writable & { unref?: () => void }).unref?.();
     child.on('message', (reply: TransformReply) => this.#onReply(worker, reply));
     child.on('exit', (code, signal) => this.#onExit(worker, `${signal ?? code}`));
     child.on('error', (error) =>
@@ -170,10 +176,19 @@ export class TransformProcessPool {
       this.#fail(worker, new TransformError(`transform killed after ${seconds} s`));
     }, seconds * 1000);
     worker.job = { id, resolve: pending.resolve, reject: pending.reject, timer };
-    const request: TransformRequest = { id, options };
+    const { buffer, ...rest } = options;
+    const request: TransformRequest = { id, options: rest, length: buffer.length };
     worker.child.send(request, (error) => {
       if (error) this.#fail(worker, new TransformError(error.message, { cause: error }));
     });
+    if (buffer.length > 0) this.#sourcesOf(worker).write(buffer);
+  }
+
+  #sourcesOf(worker: Worker): Writable {
+    const stream = worker.child.stdio[SOURCE_FD];
+    if (stream === null || stream === undefined || !('write' in stream))
+      throw new TransformError('transform process has no source pipe');
+    return stream as Writable;
   }
 
   #onReply(worker: Worker, reply: TransformReply): void {
