@@ -343,7 +343,7 @@ describe('gateway retries (a connection that fails before any response byte)', (
     expect(metrics).toMatch(/gateway_upstream_retries_total\{application="web",code="[A-Z_]+"\} 1/);
   });
 
-  it('gives up after two retries with the 502 that names the upstream', async () => {
+  it('gives up after three retries with the 502 that names the upstream', async () => {
     const { origin, hits } = await flaky(10);
     const gw = await gateway({
       gateway: { applications: [{ id: 'web', origin: origin.url, proxy: { prefix: '/' } }] },
@@ -351,7 +351,7 @@ describe('gateway retries (a connection that fails before any response byte)', (
     const res = await json(`${gw.url}/page`);
     expect(res.status).toBe(502);
     expect(String(res.body.message)).toContain('application "web"');
-    expect(hits()).toBe(3);
+    expect(hits()).toBe(4);
   });
 
   it('never sends a POST twice', async () => {
