@@ -37,12 +37,15 @@ interface DevFlags {
   publicDir: string;
 }
 
+/** The flags `next-image dev` accepts (cli/help.ts describes each). */
+export const DEV_FLAGS = {
+  port: { type: 'string', short: 'p' },
+  fallback: { type: 'string' },
+  public: { type: 'string' },
+} as const;
+
 function parseFlags(argv: string[]): DevFlags {
-  const { values } = parseCommandArgs(argv, {
-    port: { type: 'string', short: 'p' },
-    fallback: { type: 'string' },
-    public: { type: 'string' },
-  });
+  const { values } = parseCommandArgs(argv, DEV_FLAGS);
   const fallback = typeof values.fallback === 'string' ? values.fallback : undefined;
   if (fallback !== undefined && !/^https?:\/\/[^/]+/.test(fallback)) {
     throw new UsageError(

@@ -7,14 +7,17 @@ import { type RunningGateway, startGateway } from '../proxy/server.ts';
 import { parseCommandArgs, parsePort, UsageError } from './args.ts';
 
 /** `next-image gateway --config <file.json> [--host] [--port] [--admin-port] [--workers]` */
+/** The flags `next-image gateway` accepts (cli/help.ts describes each). */
+export const GATEWAY_FLAGS = {
+  config: { type: 'string', short: 'c' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'admin-port': { type: 'string' },
+  workers: { type: 'string' },
+} as const;
+
 export async function runGateway(argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs(argv, {
-    config: { type: 'string', short: 'c' },
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'admin-port': { type: 'string' },
-    workers: { type: 'string' },
-  });
+  const { values } = parseCommandArgs(argv, GATEWAY_FLAGS);
   if (typeof values.config !== 'string') throw new UsageError('--config <file.json> is required');
   const config = await loadGatewayConfig(values.config);
   const host = typeof values.host === 'string' ? values.host : undefined;

@@ -1,5 +1,6 @@
 import { ConfigError } from '../lib/config-file.ts';
 import { UsageError } from './args.ts';
+import { COMMAND_HELP, packageVersion, wantsHelp } from './help.ts';
 
 type Command = { summary: string; run: (argv: string[]) => Promise<void> };
 
@@ -34,7 +35,7 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `Usage: next-image <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+  return `Usage: next-image <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nnext-image <command> --help describes one; next-image --version prints the version.\n`;
 }
 
 /** Runs the CLI; exits non-zero with a clear message on bad input. */
@@ -45,10 +46,18 @@ export async function main(argv: string[]): Promise<void> {
     if (name === undefined) process.exitCode = 2;
     return;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   const command = commands[name];
   if (command === undefined) {
     process.stderr.write(`next-image: unknown command "${name}"\n\n${usage()}`);
     process.exitCode = 2;
+    return;
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(COMMAND_HELP[name] ?? usage());
     return;
   }
   try {

@@ -5,12 +5,15 @@ import { startOptimizer } from '../optimizer/server.ts';
 import { parseCommandArgs, parsePort, UsageError } from './args.ts';
 
 /** `next-image optimizer --config <file.json> [--host] [--port]` */
+/** The flags `next-image optimizer` accepts (cli/help.ts describes each). */
+export const OPTIMIZER_FLAGS = {
+  config: { type: 'string', short: 'c' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+} as const;
+
 export async function runOptimizer(argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs(argv, {
-    config: { type: 'string', short: 'c' },
-    host: { type: 'string' },
-    port: { type: 'string' },
-  });
+  const { values } = parseCommandArgs(argv, OPTIMIZER_FLAGS);
   if (typeof values.config !== 'string') throw new UsageError('--config <file.json> is required');
   const config = await loadOptimizerConfig(values.config);
   const host = typeof values.host === 'string' ? values.host : undefined;

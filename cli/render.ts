@@ -7,7 +7,8 @@ import { OPERATOR_DEFAULTS } from '../operator/config.ts';
 import { render } from '../operator/render/render.ts';
 import { parseCommandArgs, UsageError } from './args.ts';
 
-const FLAGS = {
+/** The flags `next-image render` accepts (cli/help.ts describes each). */
+export const FLAGS = {
   file: { type: 'string', short: 'f' },
   namespace: { type: 'string', short: 'n' },
   image: { type: 'string' },

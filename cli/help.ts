@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+
+// `next-image <command> --help` and `next-image --version`, answered before the command's
+// module is loaded: help must work where the command itself could not start (no config, no
+// cluster), and must not pay for sharp or the Kubernetes client.
+
+/** Each command's usage, the flags its parser accepts, and what they do. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  optimizer: `Usage: next-image optimizer --config <file.json> [--host <addr>] [--port <n>]
+
+Serves /_next/image exactly as Next.js 16 does, plus /healthz, /readyz and /metrics.
+
+  -c, --config <file>  the optimizer config (Platformatic's next.imageOptimizer, next.images,
+                       discovery, server, optimizer); every problem is listed at start-up
+      --host <addr>    listen address (default: the config's server.hostname, else 127.0.0.1)
+      --port <n>       listen port (default: the config's server.port, else 3001)
+  -h, --help           this text
+`,
+  gateway: `Usage: next-image gateway --config <file.json> [--host <addr>] [--port <n>] [--admin-port <n>] [--workers <n>]
+
+Sends GET /_next/image to the optimizer and everything else to the frontend, configured
+like Platformatic's gateway watt.json.
+
+  -c, --config <file>     the gateway config; every problem is listed at start-up
+      --host <addr>       listen address (default: the config's, else 127.0.0.1)
+      --port <n>          listen port (default: the config's, else 3042)
+      --admin-port <n>    /healthz, /readyz and /metrics (default: the config's admin.port, else 3043)
+      --workers <n>       processes sharing the port (default: the config's, else 1)
+  -h, --help              this text
+`,
+  dev: `Usage: next-image dev [--port <n>] [--fallback <url>] [--public <dir>]
+
+A gateway, an optimizer and a frontend stand-in on one machine, with ready-to-paste curl
+commands: the quickest way to see what the product does.
+
+  -p, --port <n>        the gateway's port (default 3042; 0 for any free one)
+      --fallback <url>  your running Next.js app (http://localhost:3000) instead of the samples
+      --public <dir>    serve this folder as the frontend instead of the bundled samples
+  -h, --help            this text
+`,
+  crd: `Usage: next-image crd [-o <file>]
+
+Prints the ImageOptimizer CustomResourceDefinition, generated from the schema the operator
+validates with.
+
+  -o, --output <file>  write it to a file instead of stdout
+  -h, --help           this text
+`,
+  render: `Usage: next-image render -f <cr.yaml|-> [-n <namespace>] [--image <ref>] [--valkey-image <ref>] [--cluster-domain <d>] [--valkey-password <p>]
+
+Prints what the operator would create for an ImageOptimizer, as YAML, for GitOps without
+the operator.
+
+  -f, --file <file>          the ImageOptimizer ("-" for stdin)
+  -n, --namespace <ns>       its namespace (default: metadata.namespace)
+      --image <ref>          the next-image image (default: the operator's)
+      --valkey-image <ref>   the Valkey image (default: the operator's)
+      --cluster-domain <d>   the cluster's DNS domain (default cluster.local)
+      --valkey-password <p>  the provisioned Valkey's password (default: random)
+  -h, --help                 this text
+`,
+  operator: `Usage: next-image operator [flags]
+
+Reconciles ImageOptimizer resources into gateway and optimizer Deployments, Services and a
+Valkey. Flags win over environment variables (docs/operator.md lists both).
+
+      --namespaces <a,b>            namespaces to watch (default: all)
+      --image <ref>                 default image of the pods it creates
+      --valkey-image <ref>          default Valkey image
+      --cluster-domain <d>          the cluster's DNS domain (default cluster.local)
+      --bind-address <addr>         for the metrics and health ports (default 0.0.0.0)
+      --metrics-port <n>            /metrics (default 8080)
+      --health-port <n>             /healthz, /readyz (default 8081)
+      --workers <n>                 reconciles at once (default 4)
+      --resync-seconds <n>          reconcile everything again this often (default 300)
+      --leader-elect                hold a Lease; only the holder reconciles
+      --lease-namespace <ns>        the Lease's namespace (default: the ServiceAccount's)
+      --lease-name <name>           the Lease's name (default next-image-operator)
+      --identity <id>               this replica's name in the Lease (default: POD_NAME, hostname)
+      --lease-duration-seconds <n>  default 15
+      --renew-deadline-seconds <n>  default 10
+      --retry-period-seconds <n>    default 2
+      --log-level <level>           trace, debug, info, warn, error (default info)
+      --kubeconfig <file>           default: ~/.kube/config, then the in-cluster ServiceAccount
+  -h, --help                        this text
+`,
+};
+
+/** Whether `argv` (after the command name) asks for help. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/** The package's version (package.json beside bin/, dist/ and the sources alike). */
+export function packageVersion(): string {
+  // cli/help.ts in the sources, dist/cli/help.js once built.
+  const up = import.meta.url.endsWith('.ts') ? '../package.json' : '../../package.json';
+  const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
