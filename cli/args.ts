@@ -20,8 +20,49 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(
     });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error: unknown) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: string }).code;
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== undefined) {
+      const names = Object.keys(options ?? {}).map((n) => `--${n}`);
+      const near = nearest(unknown, names);
+      throw new UsageError(
+        `unknown flag ${unknown}${near === undefined ? '' : `; did you mean ${near}?`} (--help lists them)`,
+      );
+    }
+    throw new UsageError(message);
   }
+}
+
+/** The candidate closest to `word` by edit distance, if it is close enough to be a typo (pure). */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = editDistance(word, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  // A third of the word may differ: --confg → --config, not --port → --config.
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3))
+    ? best
+    : undefined;
+}
+
+// Levenshtein distance, two rows: flag names are short, a library would be overkill.
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** Parses a --port value. */

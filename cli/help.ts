@@ -46,13 +46,14 @@ validates with.
   -o, --output <file>  write it to a file instead of stdout
   -h, --help           this text
 `,
-  render: `Usage: next-image render -f <cr.yaml|-> [-n <namespace>] [--image <ref>] [--valkey-image <ref>] [--cluster-domain <d>] [--valkey-password <p>]
+  render: `Usage: next-image render -f <cr.yaml|-> [-n <namespace>] [-o yaml|json] [--image <ref>] [--valkey-image <ref>] [--cluster-domain <d>] [--valkey-password <p>]
 
-Prints what the operator would create for an ImageOptimizer, as YAML, for GitOps without
-the operator.
+Prints what the operator would create for an ImageOptimizer, as plain YAML documents (no
+anchors) or a JSON List, for GitOps without the operator.
 
   -f, --file <file>          the ImageOptimizer ("-" for stdin)
-  -n, --namespace <ns>       its namespace (default: metadata.namespace)
+  -n, --namespace <ns>       its namespace, required when metadata.namespace is not set
+  -o, --output <format>      yaml (default) or json
       --image <ref>          the next-image image (default: the operator's)
       --valkey-image <ref>   the Valkey image (default: the operator's)
       --cluster-domain <d>   the cluster's DNS domain (default cluster.local)

@@ -15,6 +15,7 @@ export const FLAGS = {
   'valkey-image': { type: 'string' },
   'cluster-domain': { type: 'string' },
   'valkey-password': { type: 'string' },
+  output: { type: 'string', short: 'o' },
 } as const;
 
 /** `next-image render -f cr.yaml`: the objects the operator would apply, as YAML, for GitOps without it. */
@@ -29,11 +30,14 @@ export async function runRender(argv: string[]): Promise<void> {
       : await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
           throw new ConfigError(file, [`cannot read the file (${error.code ?? 'unknown error'})`]);
         });
+  const format = values.output ?? 'yaml';
+  if (format !== 'yaml' && format !== 'json')
+    throw new UsageError(`-o must be yaml or json, got "${String(format)}"`);
   const password =
     typeof values['valkey-password'] === 'string'
       ? values['valkey-password']
       : randomBytes(24).toString('hex');
-  const docs: string[] = [];
+  const rendered: object[] = [];
   for (const [index, doc] of parseAllDocuments(text).entries()) {
     if (doc.errors.length > 0)
       throw new ConfigError(
@@ -49,8 +53,13 @@ export async function runRender(argv: string[]): Promise<void> {
         formatIssues(parsed.error.issues).map((l) => `document ${index + 1}: ${l}`),
       );
     const cr = parsed.data;
-    // Children need a namespace (and discovery names it), as `kubectl apply -n` would give.
-    cr.metadata.namespace ??= typeof values.namespace === 'string' ? values.namespace : 'default';
+    // Children need a namespace (discovery names it, and a wrong one breaks every relative
+    // image URL), so it is never guessed: the CR's own, or -n.
+    cr.metadata.namespace ??= typeof values.namespace === 'string' ? values.namespace : undefined;
+    if (cr.metadata.namespace === undefined)
+      throw new UsageError(
+        `document ${index + 1} (${cr.metadata.name ?? 'unnamed'}) has no metadata.namespace: pass -n <namespace>`,
+      );
     const { objects } = render(cr, {
       image: typeof values.image === 'string' ? values.image : OPERATOR_DEFAULTS.image,
       valkeyImage:
@@ -63,8 +72,17 @@ export async function runRender(argv: string[]): Promise<void> {
           : OPERATOR_DEFAULTS.clusterDomain,
       valkeyPassword: password,
     });
-    for (const object of objects) docs.push(stringify(object, { lineWidth: 0 }));
+    rendered.push(...objects);
   }
+  if (format === 'json') {
+    process.stdout.write(
+      `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rendered }, null, 2)}\n`,
+    );
+    return;
+  }
+  // Plain YAML: an object used twice (labels, selectors) is written out twice, never as an
+  // anchor and alias, which some GitOps tools and every reviewer trip over.
+  const docs = rendered.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false }));
   process.stdout.write(docs.map((d) => `---\n${d}`).join(''));
 }
 

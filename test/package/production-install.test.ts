@@ -158,6 +158,8 @@ describe('the production install (npm pack → npm ci --omit=dev)', () => {
       'render',
       '-f',
       join(ROOT, 'examples', 'minimal.yaml'),
+      '-n',
+      'shop',
     ]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
