@@ -116,10 +116,14 @@ export const CrImageOptimizerSchema = z
       .min(1)
       .max(600_000)
       .default(IMAGE_OPTIMIZER_DEFAULTS.timeout)
-      .describe('Milliseconds for one source fetch.'),
+      .describe(
+        'Milliseconds one image job may take: every fetch attempt plus the transform. When it runs out the answer is 504.',
+      ),
     maxAttempts: int(1, 10)
       .default(IMAGE_OPTIMIZER_DEFAULTS.maxAttempts)
-      .describe('Fetch attempts per source image.'),
+      .describe(
+        'Fetch attempts per source image; retried only where it can help (connection errors, 5xx, 429, an attempt timing out), never on 4xx.',
+      ),
     ttl: z
       .number()
       .int()
