@@ -495,13 +495,22 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
           'jsonpath={.spec.holderIdentity}',
         ])
       ).stdout;
-    const before = await eventually('a lease holder', async () =>
-      (await lease()) !== '' ? lease() : undefined,
-    );
-    const pods = (
-      await kubectl(['-n', OPERATOR_NS, 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}'])
-    ).stdout.split(' ');
-    expect(pods.length).toBe(2);
+    // The upgrade rolls the operator (RollingUpdate once it elects): the old pod may still be
+    // terminating when helm --wait returns.
+    const pods = await eventually('two running operator pods, none terminating', async () => {
+      const list = await json<{
+        items: { metadata: { name: string; deletionTimestamp?: string } }[];
+      }>(['-n', OPERATOR_NS, 'get', 'pods']);
+      const names = list.items.map((p) => p.metadata.name);
+      return list.items.every((p) => p.metadata.deletionTimestamp === undefined) &&
+        names.length === 2
+        ? names
+        : undefined;
+    });
+    const before = await eventually('the lease held by one of them', async () => {
+      const holder = await lease();
+      return pods.some((p) => holder.startsWith(p)) ? holder : undefined;
+    });
     const leader = pods.find((p) => before.startsWith(p));
     expect(leader, `the lease holder ${before} is one of ${pods.join(', ')}`).toBeDefined();
     const started = Date.now();
