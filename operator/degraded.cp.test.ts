@@ -47,6 +47,9 @@ describe('Degraded', () => {
     const cr = await condition('refused', 'Degraded', 'True', 'ApplyFailed');
     expect(conditionOf(cr, 'Degraded')?.message).toContain('exceeded quota');
     expect(conditionOf(cr, 'Ready')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
+    // kstatus: Stalled, not Reconciling.
+    expect(conditionOf(cr, 'Stalled')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    expect(conditionOf(cr, 'Reconciling')).toMatchObject({ status: 'False' });
     const events = await client.list<{
       type?: string;
       reason?: string;

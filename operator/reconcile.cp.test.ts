@@ -108,6 +108,11 @@ describe('the operator against a real control plane', () => {
       reason: 'Complete',
     });
     expect(conditionOf(ready, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(conditionOf(ready, 'Reconciling')).toMatchObject({
+      status: 'False',
+      reason: 'Complete',
+    });
+    expect(conditionOf(ready, 'Stalled')).toMatchObject({ status: 'False' });
   });
 
   it('applies a spec change and rolls only the optimizer pods through the config hash', async () => {

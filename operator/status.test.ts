@@ -68,17 +68,35 @@ describe('computeStatus', () => {
     [
       'all available',
       base,
-      ['Ready=True/Available', 'Progressing=False/Complete', 'Degraded=False/AsExpected'],
+      [
+        'Ready=True/Available',
+        'Progressing=False/Complete',
+        'Degraded=False/AsExpected',
+        'Reconciling=False/Complete',
+        'Stalled=False/AsExpected',
+      ],
     ],
     [
       'optimizer rolling out',
       { ...base, optimizer: dep(2, { replicas: 2, updatedReplicas: 1, availableReplicas: 1 }) },
-      ['Ready=False/RollingOut', 'Progressing=True/RollingOut', 'Degraded=False/AsExpected'],
+      [
+        'Ready=False/RollingOut',
+        'Progressing=True/RollingOut',
+        'Degraded=False/AsExpected',
+        'Reconciling=True/RollingOut',
+        'Stalled=False/AsExpected',
+      ],
     ],
     [
       'Valkey wanted but missing',
       { ...base, valkeyWanted: true },
-      ['Ready=False/RollingOut', 'Progressing=True/RollingOut', 'Degraded=False/AsExpected'],
+      [
+        'Ready=False/RollingOut',
+        'Progressing=True/RollingOut',
+        'Degraded=False/AsExpected',
+        'Reconciling=True/RollingOut',
+        'Stalled=False/AsExpected',
+      ],
     ],
     [
       'a deployment failed',
@@ -92,12 +110,20 @@ describe('computeStatus', () => {
         'Ready=False/DeploymentFailed',
         'Progressing=False/DeploymentFailed',
         'Degraded=True/DeploymentFailed',
+        'Reconciling=False/DeploymentFailed',
+        'Stalled=True/DeploymentFailed',
       ],
     ],
     [
       'apply failed',
       { ...base, failure: { reason: 'ApplyFailed', message: 'forbidden' } },
-      ['Ready=False/ApplyFailed', 'Progressing=False/ApplyFailed', 'Degraded=True/ApplyFailed'],
+      [
+        'Ready=False/ApplyFailed',
+        'Progressing=False/ApplyFailed',
+        'Degraded=True/ApplyFailed',
+        'Reconciling=False/ApplyFailed',
+        'Stalled=True/ApplyFailed',
+      ],
     ],
   ])('%s', (_name, observed, expected) => {
     expect(conds(observed)).toEqual(expected);

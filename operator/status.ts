@@ -1,7 +1,10 @@
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Condition, ImageOptimizerStatus } from '../api/image-optimizer.ts';
 
-// Status as a pure function of what was observed, kstatus-style: Ready, Progressing, Degraded.
+// Status as a pure function of what was observed: Ready, Progressing, Degraded, and the two
+// conditions kstatus reads (Flux, `kubectl wait`, Config Sync, cli-utils): Reconciling (True
+// while the current spec is being rolled out) and Stalled (True when it cannot get there
+// without a change: an invalid spec, a failed apply, a Deployment past its deadline).
 
 /** What reconcile saw, the input of computeStatus. */
 export interface Observed {
@@ -104,6 +107,8 @@ export function computeStatus(
       c('Ready', 'False', o.failure.reason, o.failure.message),
       c('Progressing', 'False', o.failure.reason, o.failure.message),
       c('Degraded', 'True', o.failure.reason, o.failure.message),
+      c('Reconciling', 'False', o.failure.reason, 'stopped: see Stalled'),
+      c('Stalled', 'True', o.failure.reason, o.failure.message),
     ];
   } else if (failed.length > 0) {
     const message = failed.map((p) => p.detail).join('; ');
@@ -111,6 +116,8 @@ export function computeStatus(
       c('Ready', 'False', 'DeploymentFailed', message),
       c('Progressing', 'False', 'DeploymentFailed', message),
       c('Degraded', 'True', 'DeploymentFailed', message),
+      c('Reconciling', 'False', 'DeploymentFailed', 'stopped: see Stalled'),
+      c('Stalled', 'True', 'DeploymentFailed', message),
     ];
   } else if (waiting.length > 0) {
     const message = waiting.map((p) => p.detail).join('; ');
@@ -118,6 +125,8 @@ export function computeStatus(
       c('Ready', 'False', 'RollingOut', message),
       c('Progressing', 'True', 'RollingOut', message),
       c('Degraded', 'False', 'AsExpected', 'no failures'),
+      c('Reconciling', 'True', 'RollingOut', message),
+      c('Stalled', 'False', 'AsExpected', 'no failures'),
     ];
   } else {
     const message = parts.map((p) => p.detail).join('; ');
@@ -125,6 +134,8 @@ export function computeStatus(
       c('Ready', 'True', 'Available', message),
       c('Progressing', 'False', 'Complete', 'all rolled out'),
       c('Degraded', 'False', 'AsExpected', 'no failures'),
+      c('Reconciling', 'False', 'Complete', 'all rolled out'),
+      c('Stalled', 'False', 'AsExpected', 'no failures'),
     ];
   }
   return {
