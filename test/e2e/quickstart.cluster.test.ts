@@ -280,6 +280,16 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
     ).stdout;
     expect(ip).toMatch(/^10\.96\./);
     gatewayUrl = `http://${ip}`;
+    // A pod turns Ready a moment before kube-proxy routes its Service to it: until then the
+    // gateway's fallback connection is refused (502), as on any cluster. Wait for the first page.
+    const first = Date.now();
+    await eventually(
+      'the first page through the gateway',
+      async () =>
+        (await client<Reply>(['get', `${gatewayUrl}/`])).status === 200 ? true : undefined,
+      30_000,
+    );
+    report.firstPageWaitSeconds = (Date.now() - first) / 1000;
   });
 
   it('3. through the gateway: the page, a MISS then a HIT, the CDN image, the blocked host', async () => {
