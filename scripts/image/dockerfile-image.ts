@@ -30,26 +30,35 @@ export interface DockerfileImage {
   readonly lockDir: string;
 }
 
-/** Files of a build context, .dockerignore applied (last matching rule wins, `!` re-includes). */
+/** The rules of a .dockerignore text: its non-empty, non-comment lines (pure). */
+export function dockerignoreRules(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/**
+ * Whether `rules` keep `rel` (a path in the context, or one of its parents) out of the
+ * build context: the last matching rule wins, `!` re-includes, as Docker reads them (pure).
+ */
+export function dockerignored(rules: readonly string[], rel: string): boolean {
+  const parts = rel.split('/');
+  const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  let out = false;
+  for (const raw of rules) {
+    const negate = raw.startsWith('!');
+    const pattern = negate ? raw.slice(1) : raw;
+    if (candidates.some((c) => picomatch.isMatch(c, pattern, { dot: true }))) out = !negate;
+  }
+  return out;
+}
+
+/** Files of a build context, .dockerignore applied. */
 export async function contextFiles(context: string): Promise<string[]> {
   const ignoreFile = join(context, '.dockerignore');
-  const rules = existsSync(ignoreFile)
-    ? (await readFile(ignoreFile, 'utf8'))
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('#'))
-    : [];
-  const ignored = (rel: string): boolean => {
-    const parts = rel.split('/');
-    const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
-    let out = false;
-    for (const raw of rules) {
-      const negate = raw.startsWith('!');
-      const pattern = negate ? raw.slice(1) : raw;
-      if (candidates.some((c) => picomatch.isMatch(c, pattern, { dot: true }))) out = !negate;
-    }
-    return out;
-  };
+  const rules = existsSync(ignoreFile) ? dockerignoreRules(await readFile(ignoreFile, 'utf8')) : [];
+  const ignored = (rel: string): boolean => dockerignored(rules, rel);
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {

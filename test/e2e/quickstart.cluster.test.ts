@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { cluster, inCluster, kubectl } from '../cluster/context.ts';
+import { eventually as poll } from '../control-plane/wait-for.ts';
 import type { LoadReport, Reply } from './client.ts';
 
 // The user story on real pods, in the order docs/quickstart.md gives it: helm install the
@@ -38,31 +39,25 @@ async function client<T>(args: readonly string[]): Promise<T> {
 const json = async <T>(args: readonly string[]): Promise<T> =>
   JSON.parse((await kubectl([...args, '-o', 'json'])).stdout) as T;
 
+/** `kubectl patch --type=merge` of the ImageOptimizer's spec. */
+const patchSpec = (spec: object) =>
+  kubectl([
+    '-n',
+    NS,
+    'patch',
+    'imageoptimizer',
+    CR,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec }),
+  ]);
+
 /** `kubectl apply` of a manifest text into the test namespace. */
 const apply = (yaml: string) => kubectl(['-n', NS, 'apply', '-f', '-'], { input: yaml });
 
-/** Polls `check` until it returns a value (not undefined) or `ms` passes; then fails with `what`. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  ms = 180_000,
-): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until)
-      throw new Error(
-        `timed out after ${ms / 1000} s waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+/** The control-plane tier's poll, with the e2e's argument order and a longer default wait. */
+const eventually = <T>(what: string, check: () => Promise<T | undefined>, ms = 180_000) =>
+  poll(check, what, ms);
 
 let gatewayUrl = '';
 const image = (url: string, w = W, q = 75) =>
@@ -137,8 +132,10 @@ const frontendCounts = async (): Promise<Record<string, number>> => {
   >;
 };
 
-/** Optimizer pods: name and IP. */
-async function optimizerPods(): Promise<{ name: string; ip: string }[]> {
+/** Running (not terminating) pods of one component of the ImageOptimizer: name and IP. */
+async function componentPods(
+  component: 'optimizer' | 'gateway',
+): Promise<{ name: string; ip: string }[]> {
   const pods = await json<{
     items: {
       metadata: { name: string; deletionTimestamp?: string };
@@ -150,7 +147,7 @@ async function optimizerPods(): Promise<{ name: string; ip: string }[]> {
     'get',
     'pods',
     '-l',
-    `app.kubernetes.io/instance=${CR},app.kubernetes.io/component=optimizer`,
+    `app.kubernetes.io/instance=${CR},app.kubernetes.io/component=${component}`,
   ]);
   return pods.items
     .filter(
@@ -161,18 +158,25 @@ async function optimizerPods(): Promise<{ name: string; ip: string }[]> {
     )
     .map((p) => ({ name: p.metadata.name, ip: p.status.podIP ?? '' }));
 }
+const optimizerPods = () => componentPods('optimizer');
 
-/** The sum of a counter over every optimizer pod's /metrics, optionally filtered by a label text. */
-async function optimizerCounter(metric: string, labelText = ''): Promise<number> {
+/** A counter summed over every pod of `component`, read from its /metrics on `port`. */
+async function counterSum(
+  component: 'optimizer' | 'gateway',
+  port: number,
+  metric: string,
+): Promise<number> {
   let sum = 0;
-  for (const pod of await optimizerPods()) {
-    const text = (await client<Reply>(['get', `http://${pod.ip}:3000/metrics`])).text;
+  for (const pod of await componentPods(component)) {
+    const text = (await client<Reply>(['get', `http://${pod.ip}:${port}/metrics`])).text;
     for (const line of text.split('\n'))
-      if (line.startsWith(metric) && line.includes(labelText))
+      if (line.startsWith(`${metric} `) || line.startsWith(`${metric}{`))
         sum += Number(line.split(' ').at(-1));
   }
   return sum;
 }
+const transforms = () => counterSum('optimizer', 3000, 'next_image_transforms_total');
+const gatewayRetries = () => counterSum('gateway', 3043, 'gateway_upstream_retries_total');
 
 /** A `client.ts load` run through the gateway; `stop()` ends it and returns its counts. */
 function startLoad(template: string): { stop: () => Promise<LoadReport> } {
@@ -340,16 +344,7 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
   });
 
   it('4. three optimizers share one Valkey: 30 identical requests over the three → 1 source fetch, 1 encode', async () => {
-    await kubectl([
-      '-n',
-      NS,
-      'patch',
-      'imageoptimizer',
-      CR,
-      '--type=merge',
-      '-p',
-      '{"spec":{"optimizer":{"replicas":3}}}',
-    ]);
+    await patchSpec({ optimizer: { replicas: 3 } });
     await crSettled(3);
     await eventually('the Valkey pod Ready', async () => {
       const pods = await json<{
@@ -370,7 +365,7 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
     });
     const pods = await optimizerPods();
     expect(pods.length).toBe(3);
-    const transformsBefore = await optimizerCounter('next_image_transforms_total');
+    const transformsBefore = await transforms();
     // Ten at once to each replica directly (the gateway's pool could favour one).
     const path = '/photos/burst.jpg';
     const urls = pods.map(
@@ -387,10 +382,7 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
     expect((await frontendCounts())[path], 'fetches of the source, counted by the frontend').toBe(
       1,
     );
-    expect(
-      (await optimizerCounter('next_image_transforms_total')) - transformsBefore,
-      'encodes over the 3 pods',
-    ).toBe(1);
+    expect((await transforms()) - transformsBefore, 'encodes over the 3 pods').toBe(1);
     report.burst = { requests: 30, sourceFetches: 1, encodes: 1 };
   });
 
@@ -458,16 +450,7 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
       (await client<Reply>(['get', image('/mountains.jpg', W, 90), IMAGE_ACCEPT])).status,
     ).toBe(400);
     const load = startLoad(LOAD_TEMPLATE());
-    await kubectl([
-      '-n',
-      NS,
-      'patch',
-      'imageoptimizer',
-      CR,
-      '--type=merge',
-      '-p',
-      '{"spec":{"images":{"qualities":[75,90]}}}',
-    ]);
+    await patchSpec({ images: { qualities: [75, 90] } });
     await crSettled(3);
     await new Promise((r) => setTimeout(r, 2000));
     const roll = await load.stop();
@@ -530,16 +513,7 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
       return holder !== '' && holder !== before ? holder : undefined;
     });
     report.failover = { before, after, seconds: (Date.now() - started) / 1000 };
-    await kubectl([
-      '-n',
-      NS,
-      'patch',
-      'imageoptimizer',
-      CR,
-      '--type=merge',
-      '-p',
-      '{"spec":{"optimizer":{"replicas":2}}}',
-    ]);
+    await patchSpec({ optimizer: { replicas: 2 } });
     await crSettled(2);
   });
 
@@ -573,23 +547,3 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
     );
   });
 });
-
-/** The gateway pods' retry counter (sum). */
-async function gatewayRetries(): Promise<number> {
-  const pods = await json<{ items: { status: { podIP?: string } }[] }>([
-    '-n',
-    NS,
-    'get',
-    'pods',
-    '-l',
-    `app.kubernetes.io/instance=${CR},app.kubernetes.io/component=gateway`,
-  ]);
-  let sum = 0;
-  for (const p of pods.items) {
-    if (p.status.podIP === undefined) continue;
-    const text = (await client<Reply>(['get', `http://${p.status.podIP}:3043/metrics`])).text;
-    for (const line of text.split('\n'))
-      if (line.startsWith('gateway_upstream_retries_total{')) sum += Number(line.split(' ').at(-1));
-  }
-  return sum;
-}

@@ -1,27 +1,19 @@
 import { cp, readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import picomatch from 'picomatch';
+import {
+  dockerignoreRules,
+  dockerignored as ignoredBy,
+} from '../../scripts/image/dockerfile-image.ts';
 import { ROOT } from './install.ts';
 
 // The Dockerfile and its build context (.dockerignore applied), read the way Docker reads
 // them, so tests can run the image's build steps on the host without a container engine.
 
-const patterns = (await readFile(join(ROOT, '.dockerignore'), 'utf8'))
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l !== '' && !l.startsWith('#'));
+const rules = dockerignoreRules(await readFile(join(ROOT, '.dockerignore'), 'utf8'));
 
 /** Whether .dockerignore keeps `path` (relative, or one of its parents) out of the build context. */
 export function dockerignored(path: string): boolean {
-  const parts = path.split('/');
-  const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
-  let out = false;
-  for (const raw of patterns) {
-    const negate = raw.startsWith('!');
-    const pattern = negate ? raw.slice(1) : raw;
-    if (candidates.some((c) => picomatch.isMatch(c, pattern, { dot: true }))) out = !negate;
-  }
-  return out;
+  return ignoredBy(rules, path);
 }
 
 /** Copies the repository to `dest` as `docker build .` would send it: .dockerignore applied. */
