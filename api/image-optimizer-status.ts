@@ -2,16 +2,26 @@ import { z } from 'zod';
 
 /** A metav1.Condition. */
 export const ConditionSchema = z.strictObject({
-  type: z.string().min(1).max(316),
-  status: z.enum(['True', 'False', 'Unknown']),
-  observedGeneration: z.number().int().min(0).optional(),
+  type: z
+    .string()
+    .min(1)
+    .max(316)
+    .describe('Ready, Progressing, Degraded, Reconciling or Stalled.'),
+  status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
+  observedGeneration: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('The spec generation the condition was computed from.'),
   lastTransitionTime: z.string().describe('RFC 3339 time of the last status flip.'),
   reason: z
     .string()
     .min(1)
     .max(1024)
-    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
-  message: z.string().max(32768),
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/)
+    .describe('Why, in one CamelCase word, e.g. Available or InvalidSpec.'),
+  message: z.string().max(32768).describe('Why, for people: what happened and what to change.'),
 });
 export type Condition = z.infer<typeof ConditionSchema>;
 
@@ -28,7 +38,7 @@ export const ImageOptimizerStatusSchema = z.strictObject({
     .max(16)
     .optional()
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
-    .describe('Ready, Progressing and Degraded.'),
+    .describe('Ready, Progressing, Degraded, Reconciling and Stalled (kstatus).'),
   replicas: z
     .number()
     .int()
@@ -48,6 +58,6 @@ export const ImageOptimizerStatusSchema = z.strictObject({
     .string()
     .optional()
     .describe('Where the gateway answers: its load balancer, else its cluster DNS name.'),
-  gatewayReadyReplicas: z.number().int().min(0).optional(),
+  gatewayReadyReplicas: z.number().int().min(0).optional().describe('Gateway pods that are ready.'),
 });
 export type ImageOptimizerStatus = z.infer<typeof ImageOptimizerStatusSchema>;

@@ -136,7 +136,13 @@ export const CrImageOptimizerSchema = z
 
 /** `spec.images`: next.config `images`; remote patterns in their object form only. */
 export const CrImagesSchema = ImagesConfigSchema.extend({
-  remotePatterns: z.array(RemotePatternSchema.options[0]).max(50).default([]),
+  remotePatterns: z
+    .array(RemotePatternSchema.options[0])
+    .max(50)
+    .default([])
+    .describe(
+      'Absolute source URLs allowed, each {protocol, hostname, port, pathname, search}. Default none.',
+    ),
 }).describe(
   'next.config images (deviceSizes, imageSizes, qualities, formats, remotePatterns, …) with Next.js 16 defaults.',
 );
@@ -148,7 +154,9 @@ export const CrOptimizerSchema = z
     replicas: int(0, 1000)
       .default(1)
       .describe('Optimizer pods (ignored while autoscaling is set).'),
-    resources: ResourcesSchema.default(DEFAULT_OPTIMIZER_RESOURCES),
+    resources: ResourcesSchema.default(DEFAULT_OPTIMIZER_RESOURCES).describe(
+      'Compute resources of an optimizer container. Default requests cpu 250m, memory 512Mi; limits memory 1Gi.',
+    ),
     autoscaling: AutoscalingSchema.optional(),
     podDisruptionBudget: PodDisruptionBudgetSchema.optional(),
     tuning: OptimizerTuningSchema.omit({ purgeToken: true })
@@ -168,10 +176,15 @@ export const CrGatewayApplicationSchema = z.strictObject({
     .string()
     .regex(/^https?:\/\/.+/, 'origin must be an http(s) URL')
     .max(2048)
-    .optional(),
+    .optional()
+    .describe('Where the application answers (http(s) URL); overrides the Service named by id.'),
   proxy: z
     .strictObject({
-      prefix: z.string().max(1024).optional(),
+      prefix: z
+        .string()
+        .max(1024)
+        .optional()
+        .describe('Mount point such as "/shop"; default "/<id>" (Platformatic\'s rule).'),
       routes: z
         .array(
           z
@@ -184,20 +197,30 @@ export const CrGatewayApplicationSchema = z.strictObject({
         )
         .min(1)
         .max(64)
-        .default([...PROXY_DEFAULTS.routes]),
+        .default([...PROXY_DEFAULTS.routes])
+        .describe('Paths below prefix, each may end with one "*". Default ["/", "/*"].'),
       methods: z
         .array(z.enum(GATEWAY_METHODS))
         .min(1)
         .max(GATEWAY_METHODS.length)
-        .default([...PROXY_DEFAULTS.methods]),
+        .default([...PROXY_DEFAULTS.methods])
+        .describe(
+          'Methods routed (GET, POST, PUT, DELETE, PATCH, OPTIONS); HEAD follows GET. Default all.',
+        ),
       upstream: z
         .string()
         .regex(/^https?:\/\/.+/, 'upstream must be an http(s) URL')
         .max(2048)
-        .optional(),
-      rewritePrefix: z.string().max(1024).optional(),
+        .optional()
+        .describe('Where to send these requests (http(s) URL); overrides origin.'),
+      rewritePrefix: z
+        .string()
+        .max(1024)
+        .optional()
+        .describe("Replaces prefix in the forwarded path; default: the upstream's own path."),
     })
-    .optional(),
+    .optional()
+    .describe("How the gateway routes to the application, as in Platformatic's watt.json."),
 });
 export type CrGatewayApplication = z.infer<typeof CrGatewayApplicationSchema>;
 
@@ -212,9 +235,11 @@ export const CrGatewaySchema = rules(
         .describe(
           "Routes, first match wins. Default: the guide's two: GET /_next/image → optimizer, everything else → the fallback.",
         ),
-      replicas: int(0, 1000).default(1),
+      replicas: int(0, 1000).default(1).describe('Gateway pods (0–1000). Default 1.'),
       service: ServiceSpecSchema.prefault({}),
-      resources: ResourcesSchema.default(DEFAULT_GATEWAY_RESOURCES),
+      resources: ResourcesSchema.default(DEFAULT_GATEWAY_RESOURCES).describe(
+        'Compute resources of a gateway container. Default requests cpu 50m, memory 64Mi; limits memory 256Mi.',
+      ),
     })
     .describe(
       'The gateway: the entrypoint that sends /_next/image to the optimizer and the rest to the fallback.',
@@ -240,7 +265,9 @@ export const CrValkeySchema = z
       .max(512)
       .optional()
       .describe("Overrides the operator's --valkey-image."),
-    resources: ResourcesSchema.default(DEFAULT_VALKEY_RESOURCES),
+    resources: ResourcesSchema.default(DEFAULT_VALKEY_RESOURCES).describe(
+      'Compute resources of the Valkey container. Default requests cpu 50m, memory 64Mi; limits memory 320Mi.',
+    ),
     maxMemory: z
       .string()
       .regex(

@@ -26,11 +26,23 @@ const size = z
 /** One entry of `images.remotePatterns` (Next.js accepts URL strings too). */
 export const RemotePatternSchema = z.union([
   z.strictObject({
-    protocol: z.enum(['http', 'https'], { error: 'protocol must be "http" or "https"' }).optional(),
-    hostname: z.string().min(1, 'hostname is required'),
-    port: z.string().optional(),
-    pathname: z.string().optional(),
-    search: z.string().optional(),
+    protocol: z
+      .enum(['http', 'https'], { error: 'protocol must be "http" or "https"' })
+      .optional()
+      .describe('"http" or "https"; absent matches both.'),
+    hostname: z
+      .string()
+      .min(1, 'hostname is required')
+      .describe('Host to allow; "*" matches one subdomain level, "**" any number (Next.js glob).'),
+    port: z.string().optional().describe('Port to allow; absent or "" matches any port.'),
+    pathname: z
+      .string()
+      .optional()
+      .describe('Path glob such as "/photos/**"; absent matches every path.'),
+    search: z
+      .string()
+      .optional()
+      .describe('Exact query string including "?"; absent matches any query.'),
   }),
   z.string().refine((value) => {
     try {
@@ -44,8 +56,14 @@ export type RemotePatternInput = z.infer<typeof RemotePatternSchema>;
 
 /** One entry of `images.localPatterns`. */
 export const LocalPatternSchema = z.strictObject({
-  pathname: z.string().optional(),
-  search: z.string().optional(),
+  pathname: z
+    .string()
+    .optional()
+    .describe('Path glob of a local source such as "/assets/**"; absent matches every path.'),
+  search: z
+    .string()
+    .optional()
+    .describe('Exact query string including "?"; absent matches any query, "" none.'),
 });
 export type LocalPattern = z.infer<typeof LocalPatternSchema>;
 
@@ -55,11 +73,17 @@ export const ImagesConfigSchema = z.strictObject({
     .array(size)
     .min(1)
     .max(25)
-    .default([...NEXT_IMAGES_DEFAULTS.deviceSizes]),
+    .default([...NEXT_IMAGES_DEFAULTS.deviceSizes])
+    .describe(
+      'Widths (px, 1–10000) for full-width images; allowed values of w. Default 640, 750, 828, 1080, 1200, 1920, 2048, 3840.',
+    ),
   imageSizes: z
     .array(size)
     .max(25)
-    .default([...NEXT_IMAGES_DEFAULTS.imageSizes]),
+    .default([...NEXT_IMAGES_DEFAULTS.imageSizes])
+    .describe(
+      'Widths (px, 1–10000) for images smaller than the viewport; also allowed values of w. Default 32, 48, 64, 96, 128, 256, 384.',
+    ),
   qualities: z
     .array(
       z
@@ -70,7 +94,8 @@ export const ImagesConfigSchema = z.strictObject({
     )
     .min(1, 'needs at least one quality')
     .max(20)
-    .default([...NEXT_IMAGES_DEFAULTS.qualities]),
+    .default([...NEXT_IMAGES_DEFAULTS.qualities])
+    .describe('Allowed values of q (1–100), as Next.js 16 requires. Default [75].'),
   formats: z
     .array(
       z.enum(['image/avif', 'image/webp'], {
@@ -78,16 +103,71 @@ export const ImagesConfigSchema = z.strictObject({
       }),
     )
     .max(4)
-    .default([...NEXT_IMAGES_DEFAULTS.formats]),
-  minimumCacheTTL: z.number().int().min(0).default(NEXT_IMAGES_DEFAULTS.minimumCacheTTL),
-  remotePatterns: z.array(RemotePatternSchema).max(50).default([]),
-  localPatterns: z.array(LocalPatternSchema).max(25).optional(),
-  domains: z.array(z.string().min(1)).max(50).default([]),
-  dangerouslyAllowSVG: z.boolean().default(false),
-  contentSecurityPolicy: z.string().default(NEXT_IMAGES_DEFAULTS.contentSecurityPolicy),
-  contentDispositionType: z.enum(['attachment', 'inline']).default('attachment'),
-  maximumRedirects: z.number().int().min(0).max(20).default(NEXT_IMAGES_DEFAULTS.maximumRedirects),
-  maximumResponseBody: z.number().int().min(1).default(NEXT_IMAGES_DEFAULTS.maximumResponseBody),
-  dangerouslyAllowLocalIP: z.boolean().default(false),
+    .default([...NEXT_IMAGES_DEFAULTS.formats])
+    .describe(
+      'Output formats offered by Accept negotiation, in order of preference: "image/avif", "image/webp". Default ["image/webp"].',
+    ),
+  minimumCacheTTL: z
+    .number()
+    .int()
+    .min(0)
+    .default(NEXT_IMAGES_DEFAULTS.minimumCacheTTL)
+    .describe(
+      "Seconds an optimized image stays fresh at least; the source's Cache-Control max-age wins when longer. Default 14400 (4 h).",
+    ),
+  remotePatterns: z
+    .array(RemotePatternSchema)
+    .max(50)
+    .default([])
+    .describe(
+      'Absolute source URLs allowed, as objects {protocol, hostname, port, pathname, search} or URL strings. Default none.',
+    ),
+  localPatterns: z
+    .array(LocalPatternSchema)
+    .max(25)
+    .optional()
+    .describe('Relative source paths allowed; absent allows every local path (Next.js default).'),
+  domains: z
+    .array(z.string().min(1))
+    .max(50)
+    .default([])
+    .describe('Deprecated in Next.js: hostnames allowed over http(s); prefer remotePatterns.'),
+  dangerouslyAllowSVG: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Serve SVG sources (as-is, never rasterised) with contentSecurityPolicy. Default false: SVG is refused.',
+    ),
+  contentSecurityPolicy: z
+    .string()
+    .default(NEXT_IMAGES_DEFAULTS.contentSecurityPolicy)
+    .describe(
+      "Content-Security-Policy header of every image response. Default \"script-src 'none'; frame-src 'none'; sandbox;\".",
+    ),
+  contentDispositionType: z
+    .enum(['attachment', 'inline'])
+    .default('attachment')
+    .describe('Content-Disposition of image responses: "attachment" (default) or "inline".'),
+  maximumRedirects: z
+    .number()
+    .int()
+    .min(0)
+    .max(20)
+    .default(NEXT_IMAGES_DEFAULTS.maximumRedirects)
+    .describe('Redirects followed when fetching a source (0–20); more → 508. Default 3.'),
+  maximumResponseBody: z
+    .number()
+    .int()
+    .min(1)
+    .default(NEXT_IMAGES_DEFAULTS.maximumResponseBody)
+    .describe(
+      'Largest source body in bytes; a larger source is cut off and refused. Default 50000000.',
+    ),
+  dangerouslyAllowLocalIP: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Allow remote sources that resolve to private, loopback or link-local addresses (SSRF guard off). Default false.',
+    ),
 });
 export type ImagesConfig = z.infer<typeof ImagesConfigSchema>;

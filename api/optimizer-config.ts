@@ -31,32 +31,86 @@ export type ImageOptimizerOptions = z.infer<typeof ImageOptimizerOptionsSchema>;
 /** Our own tuning knobs (not in Platformatic or Next.js). */
 export const OptimizerTuningSchema = z.strictObject({
   /** Transforms running at once; default: the CPUs this process may use. */
-  concurrency: z.number().int().min(1).max(256).optional(),
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('Transforms running at once (1–256); default: the CPUs this process may use.'),
   /** Jobs waiting for a transform slot before new ones get 503 + Retry-After. */
-  queueSize: z.number().int().min(0).max(100_000).default(64),
+  queueSize: z
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .default(64)
+    .describe(
+      'Jobs that may wait for a transform slot; past it a miss gets 503 + Retry-After. Default 64.',
+    ),
   /** In-process cache bound in bytes (the memory storage, and the tier in front of the others). */
   memoryCacheBytes: z
     .number()
     .int()
     .min(0)
-    .default(256 * 1024 * 1024),
+    .default(256 * 1024 * 1024)
+    .describe(
+      'Bytes of optimized images kept in process (the memory storage, or the tier in front of the others). Default 268435456 (256 MiB).',
+    ),
   /** Images declaring more pixels than this are refused before decoding (Next: 268402689). */
-  maxInputPixels: z.number().int().min(1).default(268_402_689),
+  maxInputPixels: z
+    .number()
+    .int()
+    .min(1)
+    .default(268_402_689)
+    .describe(
+      'Sources declaring more pixels are refused before decoding. Default 268402689 (Next.js).',
+    ),
   /** Timeout of one fetch attempt (connect, headers and body), as Next's fixed 7 s. */
-  fetchTimeoutMs: z.number().int().min(1).default(7000),
+  fetchTimeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .default(7000)
+    .describe(
+      'Milliseconds for one source fetch attempt (connect, headers, body); Next.js fixes 7000. Default 7000.',
+    ),
   /** sharp's own timeout per transform, as Next's imgOptTimeoutInSeconds. */
-  transformTimeoutSeconds: z.number().int().min(1).max(3600).default(7),
+  transformTimeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(7)
+    .describe(
+      "Seconds one transform may take (sharp's timeout, Next's imgOptTimeoutInSeconds). Default 7.",
+    ),
   /**
    * Where transforms run: `process` (child processes that are killed when a job's budget
    * runs out — sharp's own timeout cannot stop an encoder's tail) or `none` (in-process).
    */
-  transformIsolation: z.enum(['process', 'none']).default('process'),
+  transformIsolation: z
+    .enum(['process', 'none'])
+    .default('process')
+    .describe(
+      '"process" (default): transforms run in child processes killed when a job runs out of time; "none": in the server process.',
+    ),
   /** Grace period for in-flight work on SIGTERM. */
-  shutdownGraceMs: z.number().int().min(0).default(25_000),
+  shutdownGraceMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(25_000)
+    .describe('Milliseconds in-flight requests get to finish after SIGTERM. Default 25000.'),
   /** Bearer token that enables the purge endpoint; unset = disabled. */
   purgeToken: z.string().min(16, 'purgeToken must be at least 16 characters').optional(),
   /** Report not-ready while shared storage is unreachable (default: stay ready and serve). */
-  readyRequiresStorage: z.boolean().default(false),
+  readyRequiresStorage: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Report not-ready while shared storage is unreachable. Default false: stay ready and serve from memory.',
+    ),
 });
 export type OptimizerTuning = z.infer<typeof OptimizerTuningSchema>;
 

@@ -11,14 +11,23 @@ export const QuantitySchema = z
     'must be a Kubernetes quantity such as 250m, 512Mi or 2',
   );
 const ResourceListSchema = z.strictObject({
-  cpu: QuantitySchema.optional(),
-  memory: QuantitySchema.optional(),
-  'ephemeral-storage': QuantitySchema.optional(),
+  cpu: QuantitySchema.optional().describe('CPU, in cores or millicores such as "250m".'),
+  memory: QuantitySchema.optional().describe('Memory in bytes, such as "512Mi".'),
+  'ephemeral-storage': QuantitySchema.optional().describe(
+    'Local scratch space in bytes, such as "1Gi" (the filesystem cache counts here).',
+  ),
 });
 
 /** Container resources, as in a Pod spec (cpu, memory, ephemeral-storage only). */
 export const ResourcesSchema = z
-  .strictObject({ requests: ResourceListSchema.optional(), limits: ResourceListSchema.optional() })
+  .strictObject({
+    requests: ResourceListSchema.optional().describe(
+      'What the scheduler reserves for the container.',
+    ),
+    limits: ResourceListSchema.optional().describe(
+      'The most the container may use; over the memory limit it is killed.',
+    ),
+  })
   .describe('Compute resources of the container, as in a Pod spec.');
 export type Resources = z.infer<typeof ResourcesSchema>;
 
@@ -31,9 +40,15 @@ const IntOrPercentSchema = z.union([
 export const AutoscalingSchema = rules(
   z
     .strictObject({
-      minReplicas: int(1, 1000).default(1),
-      maxReplicas: int(1, 1000).default(5),
-      targetCPUUtilizationPercentage: int(1, 100).default(80),
+      minReplicas: int(1, 1000).default(1).describe('Fewest pods (1–1000). Default 1.'),
+      maxReplicas: int(1, 1000)
+        .default(5)
+        .describe('Most pods (1–1000, at least minReplicas). Default 5.'),
+      targetCPUUtilizationPercentage: int(1, 100)
+        .default(80)
+        .describe(
+          'Average CPU use, in percent of the CPU request, the autoscaler aims at. Default 80.',
+        ),
     })
     .describe('When present, a HorizontalPodAutoscaler owns the optimizer replicas.'),
   [
@@ -48,8 +63,12 @@ export const AutoscalingSchema = rules(
 export const PodDisruptionBudgetSchema = rules(
   z
     .strictObject({
-      minAvailable: IntOrPercentSchema.optional(),
-      maxUnavailable: IntOrPercentSchema.optional(),
+      minAvailable: IntOrPercentSchema.optional().describe(
+        'Pods (a number or a percentage such as "50%") that must stay up during voluntary disruptions.',
+      ),
+      maxUnavailable: IntOrPercentSchema.optional().describe(
+        'Pods (a number or a percentage such as "50%") that may be down during voluntary disruptions.',
+      ),
     })
     .describe('When present, a PodDisruptionBudget for the optimizer pods (set one of the two).'),
   [
@@ -74,9 +93,17 @@ export const DEFAULT_VALKEY_RESOURCES: Resources = {
   limits: { memory: '320Mi' },
 };
 
-export const ServiceSpecSchema = z.strictObject({
-  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
-  port: int(1, 65535).default(80),
-  annotations: z.record(z.string(), z.string()).optional(),
-});
+export const ServiceSpecSchema = z
+  .strictObject({
+    type: z
+      .enum(['ClusterIP', 'NodePort', 'LoadBalancer'])
+      .default('ClusterIP')
+      .describe('Service type: ClusterIP (default), NodePort or LoadBalancer.'),
+    port: int(1, 65535).default(80).describe('Port the Service exposes (1–65535). Default 80.'),
+    annotations: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Annotations of the Service, e.g. for a cloud load balancer.'),
+  })
+  .describe('The Service in front of the gateway pods.');
 export type ServiceSpec = z.infer<typeof ServiceSpecSchema>;

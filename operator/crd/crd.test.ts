@@ -24,6 +24,27 @@ describe('the ImageOptimizer CRD', () => {
     expect(onDisk).toBe(renderCrdYaml());
   });
 
+  it('describes every field of spec and status, so kubectl explain shows each one', () => {
+    const version = (buildCrd().spec as { versions: Array<{ schema: { openAPIV3Schema: Node } }> })
+      .versions[0];
+    const root = version?.schema.openAPIV3Schema.properties as Record<string, Node>;
+    const undescribed: string[] = [];
+    const fields = (node: Node, path: string): void => {
+      const properties = (node.properties ?? {}) as Record<string, Node>;
+      for (const [name, child] of Object.entries(properties)) {
+        if (typeof child.description !== 'string' || child.description.length < 8)
+          undescribed.push(`${path}.${name}`);
+        fields(child, `${path}.${name}`);
+      }
+      if (typeof node.items === 'object') fields(node.items as Node, `${path}[]`);
+      if (typeof node.additionalProperties === 'object')
+        fields(node.additionalProperties as Node, `${path}{}`);
+    };
+    fields(root.spec as Node, 'spec');
+    fields(root.status as Node, 'status');
+    expect(undescribed).toEqual([]);
+  });
+
   it('carries the generated-file header with the regenerate command', () => {
     expect(renderCrdYaml().split('\n').slice(0, 3).join('\n')).toMatch(
       /generated — do not edit[\s\S]*npm run generate:crds/,
