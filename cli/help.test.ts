@@ -8,6 +8,7 @@ import { DEV_FLAGS } from './dev.ts';
 import { GATEWAY_FLAGS } from './gateway.ts';
 import { COMMAND_HELP } from './help.ts';
 import { OPTIMIZER_FLAGS } from './optimizer.ts';
+import { PREWARM_FLAGS } from './prewarm.ts';
 import { FLAGS as RENDER_FLAGS } from './render.ts';
 
 // Every command answers --help (and -h) with its own usage, exit 0, without starting;
@@ -36,6 +37,7 @@ const PARSERS: Record<string, Flags> = {
   dev: DEV_FLAGS,
   crd: CRD_FLAGS,
   render: RENDER_FLAGS,
+  prewarm: PREWARM_FLAGS,
   operator: OPERATOR_FLAGS,
 };
 

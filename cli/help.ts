@@ -46,6 +46,30 @@ validates with.
   -o, --output <file>  write it to a file instead of stdout
   -h, --help           this text
 `,
+  prewarm: `Usage: next-image prewarm --gateway <url> (--urls <file|-> | --sitemap <url>) [options]
+
+Requests every /_next/image variant a browser will ask for, through the gateway, so the shared
+cache is full before the traffic comes. With --urls, one source a line (/relative or https://…)
+becomes the URLs next/image's default loader builds: every width of the config × each quality
+× each output format. With --sitemap, the sitemap's pages are read through the gateway and every
+/_next/image URL of their src/srcset is requested. 503/429 are waited out as Retry-After says.
+Prints a progress bar (a line per tenth when not a TTY) and a summary; exit 1 on any error.
+
+  -g, --gateway <url>       the gateway (or one optimizer) to request through, e.g. http://127.0.0.1:3042
+  -u, --urls <file|->       sources, one a line ("-" for stdin); blank lines and # comments skipped
+      --sitemap <url>       a sitemap or sitemap index (a URL, or a path on the gateway)
+  -c, --config <file>       an ImageOptimizer (YAML) or an optimizer config (JSON) whose images
+                            settings give the widths, qualities and formats (default: Next.js 16's)
+      --widths <list>       only these widths, e.g. 640,1080 (default: imageSizes + deviceSizes)
+      --qualities <list>    these qualities, each mapped to the closest configured one (default 75)
+      --accept <list>       one request per media type, e.g. image/avif,image/webp (default: formats)
+      --deployment-id <id>  the build's NEXT_DEPLOYMENT_ID, added as &dpl= to relative sources
+      --concurrency <n>     requests in flight (default 4)
+      --retries <n>         times a 503/429 is waited out before it counts as an error (default 5)
+      --dry-run             print the URLs (Accept, tab, URL) instead of requesting them
+      --json                print the summary as JSON
+  -h, --help                this text
+`,
   render: `Usage: next-image render -f <cr.yaml|-> [-n <namespace>] [-o yaml|json] [--image <ref>] [--valkey-image <ref>] [--cluster-domain <d>] [--valkey-password <p>]
 
 Prints what the operator would create for an ImageOptimizer, as plain YAML documents (no

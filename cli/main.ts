@@ -27,6 +27,10 @@ const commands: Record<string, Command> = {
     summary: 'print what an ImageOptimizer becomes (-f cr.yaml [-n ns])',
     run: async (argv) => (await import('./render.ts')).runRender(argv),
   },
+  prewarm: {
+    summary: 'fill the cache before a launch (--gateway <url> --urls <file|-> | --sitemap <url>)',
+    run: async (argv) => (await import('./prewarm.ts')).runPrewarmCommand(argv),
+  },
   operator: {
     summary: 'reconcile ImageOptimizer resources (--namespaces, --image, --leader-elect, …)',
     run: async (argv) => (await import('./operator.ts')).runOperator(argv),

@@ -31,6 +31,7 @@ import {
   validateParams,
 } from './params.ts';
 import { type PipelineDeps, produceImage } from './pipeline.ts';
+import { prewarmRoute } from './prewarm-route.ts';
 import { purgeRoute } from './purge-route.ts';
 import {
   cacheControl,
@@ -187,6 +188,8 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
 
   // Admin: purge every variant of one source (disabled unless optimizer.purgeToken is set).
   app.register(purgeRoute, { store, token: tuning.purgeToken, registry: metrics.registry });
+  // Admin: warm every variant of a list of sources in the background (same token as purge).
+  app.register(prewarmRoute, { token: tuning.purgeToken, images });
 
   app.get('/healthz', async () => 'ok');
   app.get('/readyz', async (_request, reply) => {

@@ -31,7 +31,7 @@ export async function startFleet(count: number, config: unknown): Promise<Fleet>
   try {
     const replicas = await Promise.all(
       procs.map(async (proc) => {
-        const [, url] = await proc.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
+        const [, url] = await proc.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/, 60_000);
         return { url: url!, proc };
       }),
     );
