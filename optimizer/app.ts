@@ -6,8 +6,8 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { OptimizerConfig } from '../api/optimizer-config.ts';
-import { BoundedMap } from '../lib/bounded-map.ts';
 import { Discovery } from '../lib/discovery.ts';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import { releaseKeepAliveOnClose } from '../lib/server.ts';
@@ -117,7 +117,7 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
   const ctx: ValidationContext = createValidationContext(images);
   // Validation and the cache key are pure functions of the url and the negotiated type, and
   // hot images are asked for with the same few urls: memoize them (short urls only, bounded).
-  const validations = new BoundedMap<string, Validated>(4096);
+  const validations = new LRUCache<string, Validated>({ max: 4096 });
   function validate(url: string, accept: string | undefined): Validated {
     const memoKey = `${ctx.mimeFor(accept)}\n${url}`;
     let validated = validations.get(memoKey);

@@ -1,6 +1,6 @@
 import { type ParsedUrlQuery, parse as parseQueryString } from 'node:querystring';
+import { LRUCache } from 'lru-cache';
 import type { ImagesConfig } from '../api/images-config.ts';
-import { BoundedMap } from '../lib/bounded-map.ts';
 import { clampCacheSeconds } from './cache-ttl.ts';
 import { negotiateMimeType } from './negotiate.ts';
 import {
@@ -27,7 +27,7 @@ export interface ValidationContext {
 
 /** Precomputes what every request's validation needs. */
 export function createValidationContext(images: ImagesConfig): ValidationContext {
-  const negotiated = new BoundedMap<string, string>(256);
+  const negotiated = new LRUCache<string, string>({ max: 256 });
   return {
     images,
     mimeFor: (accept) => {

@@ -1,14 +1,30 @@
-/** A byte-bounded LRU map: inserting past `maxBytes` evicts the least recently used entries. */
-export class ByteLru<V> {
-  readonly #map = new Map<string, { value: V; bytes: number }>();
+import { LRUCache } from 'lru-cache';
+
+/**
+ * A byte-bounded LRU map on lru-cache (`maxSize` + per-entry size). What it adds, and why it is
+ * not lru-cache alone: a bound of 0 bytes (`optimizer.memoryCacheBytes: 0` turns the memory
+ * tier off; lru-cache refuses a zero maxSize), and `onEvict` also hears of an entry too large
+ * to keep at all (the filesystem store must then delete the file it just wrote), which
+ * lru-cache drops without telling its dispose hook.
+ */
+export class ByteLru<V extends object> {
+  readonly #cache: LRUCache<string, V> | undefined;
   readonly #maxBytes: number;
   readonly #onEvict: ((key: string, value: V) => void) | undefined;
-  #bytes = 0;
 
   /** `onEvict` hears of entries pushed out by the bound (not of delete or replacement). */
   constructor(maxBytes: number, onEvict?: (key: string, value: V) => void) {
     this.#maxBytes = maxBytes;
     this.#onEvict = onEvict;
+    this.#cache =
+      maxBytes > 0
+        ? new LRUCache<string, V>({
+            maxSize: maxBytes,
+            dispose: (value, key, reason) => {
+              if (reason === 'evict') this.#onEvict?.(key, value);
+            },
+          })
+        : undefined;
   }
 
   get maxBytes(): number {
@@ -16,54 +32,39 @@ export class ByteLru<V> {
   }
 
   get bytes(): number {
-    return this.#bytes;
+    return this.#cache?.calculatedSize ?? 0;
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#cache?.size ?? 0;
   }
 
   /** The value for `key`, marking it most recently used. */
   get(key: string): V | undefined {
-    const hit = this.#map.get(key);
-    if (hit === undefined) return undefined;
-    this.#map.delete(key);
-    this.#map.set(key, hit);
-    return hit.value;
+    return this.#cache?.get(key);
   }
 
-  /** Stores `value`; an entry larger than the whole bound is not kept. */
+  /** Stores `value`; an entry larger than the whole bound is not kept (and counts as evicted). */
   set(key: string, value: V, bytes: number): void {
-    this.delete(key);
-    if (bytes > this.#maxBytes) {
+    if (this.#cache === undefined || bytes > this.#maxBytes) {
+      this.#cache?.delete(key);
       this.#onEvict?.(key, value);
       return;
     }
-    this.#map.set(key, { value, bytes });
-    this.#bytes += bytes;
-    for (const [oldest, entry] of this.#map) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#map.delete(oldest);
-      this.#bytes -= entry.bytes;
-      this.#onEvict?.(oldest, entry.value);
-    }
+    this.#cache.set(key, value, { size: Math.max(1, bytes) });
   }
 
   delete(key: string): boolean {
-    const hit = this.#map.get(key);
-    if (hit === undefined) return false;
-    this.#map.delete(key);
-    this.#bytes -= hit.bytes;
-    return true;
+    return this.#cache?.delete(key) ?? false;
   }
 
   /** The value for `key` without marking it used. */
   peek(key: string): V | undefined {
-    return this.#map.get(key)?.value;
+    return this.#cache?.peek(key);
   }
 
   /** Keys from least to most recently used. */
   keys(): IterableIterator<string> {
-    return this.#map.keys();
+    return this.#cache?.rkeys() ?? [][Symbol.iterator]();
   }
 }
