@@ -95,6 +95,9 @@ Valkey. Flags win over environment variables (docs/operator.md lists both).
       --cluster-domain <d>          the cluster's DNS domain (default cluster.local)
       --bind-address <addr>         for the metrics and health ports (default 0.0.0.0)
       --metrics-port <n>            /metrics (default 8080)
+      --metrics-secure <bool>       /metrics over HTTPS, only for bearer tokens whose user may GET
+                                    /metrics (TokenReview + SubjectAccessReview); default true
+      --metrics-cert-dir <dir>      tls.crt and tls.key for /metrics (default: self-signed at start)
       --health-port <n>             /healthz, /readyz (default 8081)
       --workers <n>                 reconciles at once (default 4)
       --resync-seconds <n>          reconcile everything again this often (default 300)

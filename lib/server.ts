@@ -31,13 +31,14 @@ export async function listen(
   app: FastifyInstance,
   host: string,
   port: number,
+  scheme: 'http' | 'https' = 'http',
 ): Promise<RunningServer> {
   await app.listen({ host, port });
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
   const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
-    url: `http://${hostForUrl}:${actualPort}`,
+    url: `${scheme}://${hostForUrl}:${actualPort}`,
     port: actualPort,
     close: () => app.close(),
   };

@@ -8,6 +8,7 @@ describe('loadOperatorConfig', () => {
       namespaces: [],
       image: OPERATOR_DEFAULTS.image,
       metricsPort: 8080,
+      metricsSecure: true,
       healthPort: 8081,
       leaderElection: false,
       leaseNamespace: 'ops',
@@ -37,6 +38,13 @@ describe('loadOperatorConfig', () => {
       {},
       { metricsPort: 9090, healthPort: 9091, workers: 8 },
     ],
+    [
+      '--metrics-secure false and a cert dir',
+      { 'metrics-secure': 'false', 'metrics-cert-dir': '/certs' },
+      {},
+      { metricsSecure: false, metricsCertDir: '/certs' },
+    ],
+    ['METRICS_SECURE=false', {}, { METRICS_SECURE: 'false' }, { metricsSecure: false }],
   ])('takes %s', (_name, flags, env, expected) => {
     expect(loadOperatorConfig(flags, env)).toMatchObject(expected);
   });
@@ -44,6 +52,7 @@ describe('loadOperatorConfig', () => {
   it.each([
     ['a port that is not a number', { 'metrics-port': 'x' }],
     ['zero workers', { workers: '0' }],
+    ['--metrics-secure that is not true or false', { 'metrics-secure': 'yes' }],
     ['an unknown log level', { 'log-level': 'loud' }],
   ])('rejects %s', (_name, flags) => {
     expect(() => loadOperatorConfig(flags, {})).toThrow();

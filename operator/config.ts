@@ -11,6 +11,7 @@ export const OPERATOR_DEFAULTS = {
   valkeyImage: 'docker.io/valkey/valkey:8.1-alpine',
   clusterDomain: 'cluster.local',
   metricsPort: 8080,
+  metricsSecure: true,
   healthPort: 8081,
   bindAddress: '0.0.0.0',
   workers: 4,
@@ -32,6 +33,10 @@ export const OperatorConfigSchema = z.strictObject({
   clusterDomain: z.string().min(1),
   bindAddress: z.string().min(1),
   metricsPort: z.number().int().min(0).max(65535),
+  /** HTTPS + TokenReview/SubjectAccessReview on /metrics (controller-runtime's secure metrics). */
+  metricsSecure: z.boolean(),
+  /** tls.crt and tls.key for /metrics; default: a self-signed certificate made at start-up. */
+  metricsCertDir: z.string().min(1).optional(),
   healthPort: z.number().int().min(0).max(65535),
   workers: z.number().int().min(1).max(64),
   resyncSeconds: z.number().int().min(0),
@@ -64,6 +69,15 @@ const str = (flag: string | boolean | undefined): string | undefined =>
   typeof flag === 'string' ? flag : undefined;
 const num = (value: string | undefined, fallback: number): number =>
   value === undefined || value === '' ? fallback : Number(value);
+// "true"/"false" only: anything else is kept as given, so the schema names it as the problem.
+const bool = (value: string | undefined, fallback: boolean): boolean | string =>
+  value === undefined || value === ''
+    ? fallback
+    : value === 'true'
+      ? true
+      : value === 'false'
+        ? false
+        : value;
 
 /** The operator's config from flags and the environment; throws a ZodError listing every problem. */
 export function loadOperatorConfig(
@@ -83,6 +97,8 @@ export function loadOperatorConfig(
     clusterDomain: str(flags['cluster-domain']) ?? env.CLUSTER_DOMAIN ?? d.clusterDomain,
     bindAddress: str(flags['bind-address']) ?? d.bindAddress,
     metricsPort: num(str(flags['metrics-port']) ?? env.METRICS_PORT, d.metricsPort),
+    metricsSecure: bool(str(flags['metrics-secure']) ?? env.METRICS_SECURE, d.metricsSecure),
+    metricsCertDir: str(flags['metrics-cert-dir']) ?? env.METRICS_CERT_DIR,
     healthPort: num(str(flags['health-port']) ?? env.HEALTH_PORT, d.healthPort),
     workers: num(str(flags.workers), d.workers),
     resyncSeconds: num(str(flags['resync-seconds']), d.resyncSeconds),
@@ -106,6 +122,8 @@ export const OPERATOR_FLAGS = {
   'cluster-domain': { type: 'string' },
   'bind-address': { type: 'string' },
   'metrics-port': { type: 'string' },
+  'metrics-secure': { type: 'string' },
+  'metrics-cert-dir': { type: 'string' },
   'health-port': { type: 'string' },
   workers: { type: 'string' },
   'resync-seconds': { type: 'string' },

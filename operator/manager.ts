@@ -9,6 +9,8 @@ import { Caches } from './kube/caches.ts';
 import { KubeClient } from './kube/client.ts';
 import { LeaderElector } from './leader-election.ts';
 import { createMetrics, type OperatorMetrics } from './metrics.ts';
+import { MetricsAuthorizer } from './metrics-auth.ts';
+import { loadMetricsTls } from './metrics-tls.ts';
 import { Reconciler } from './reconcile.ts';
 
 /** A running operator. */
@@ -64,10 +66,21 @@ export async function startOperator(
     config.bindAddress,
     config.healthPort,
   );
+  const security = config.metricsSecure
+    ? {
+        tls: await loadMetricsTls(config.metricsCertDir, ['localhost', '127.0.0.1', '::1']),
+        authorizer: new MetricsAuthorizer(client),
+      }
+    : undefined;
+  if (security === undefined)
+    logger.warn(
+      'metrics are served over plain HTTP without authentication (--metrics-secure false)',
+    );
   const metricsServer = await listen(
-    buildMetricsApp(metrics.registry),
+    buildMetricsApp(metrics.registry, security),
     config.bindAddress,
     config.metricsPort,
+    security === undefined ? 'http' : 'https',
   );
   const synced = caches.start();
 

@@ -42,6 +42,20 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
+/**
+ * What secure metrics need (cluster-scoped, so always in a ClusterRole): asking the API server
+ * who a scraper's token belongs to and whether that user may GET /metrics.
+ */
+export const METRICS_AUTH_RULES: readonly PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
+
+/** What a scraper (Prometheus's ServiceAccount) needs: GET on the non-resource URL /metrics. */
+export const METRICS_READER_RULES: ReadonlyArray<{ nonResourceURLs: string[]; verbs: string[] }> = [
+  { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+];
+
 /** What leader election needs, in a Role in the operator's own namespace. */
 export const LEADER_ELECTION_RULES: readonly PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },

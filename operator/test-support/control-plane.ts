@@ -144,6 +144,8 @@ export function testOperatorConfig(
     clusterDomain: OPERATOR_DEFAULTS.clusterDomain,
     bindAddress: '127.0.0.1',
     metricsPort: 0,
+    // Plain HTTP for tests that read metrics; metrics-auth.cp.test.ts covers the secure mode.
+    metricsSecure: false,
     healthPort: 0,
     workers: 4,
     resyncSeconds: 0,

@@ -14,6 +14,8 @@ export const LOOPBACK_ARGS = [
   '0',
   '--metrics-port',
   '0',
+  '--metrics-secure',
+  'false',
 ] as const;
 
 /** Where a spawned operator runs and what it is told besides its loopback listeners. */

@@ -2,7 +2,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/rbac.ts';
+import {
+  LEADER_ELECTION_RULES,
+  METRICS_AUTH_RULES,
+  METRICS_READER_RULES,
+  OPERATOR_RULES,
+} from '../../operator/rbac.ts';
 import { ROOT } from '../package/install.ts';
 import { CHART, helm, type Manifest, only, operatorArgs, template } from './helm.ts';
 
@@ -45,6 +50,9 @@ describe('helm template', () => {
     const manifests = await template('nio', 'nio-system');
     expect(manifests.map((m) => m.kind).sort()).toEqual([
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
       'ClusterRoleBinding',
       'CustomResourceDefinition',
       'Deployment',
@@ -53,12 +61,21 @@ describe('helm template', () => {
     ]);
     const crd = only(manifests, 'CustomResourceDefinition');
     expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
-    expect(only(manifests, 'ClusterRole').rules).toEqual(OPERATOR_RULES);
+    const clusterRole = (name: string): Manifest | undefined =>
+      manifests.find((m) => m.kind === 'ClusterRole' && m.metadata.name === name);
+    expect(clusterRole('nio-next-image-operator')?.rules).toEqual(OPERATOR_RULES);
+    // Secure metrics (the default): the operator may ask TokenReviews and SubjectAccessReviews,
+    // and a ClusterRole for scrapers to bind.
+    expect(clusterRole('nio-next-image-operator-metrics-auth')?.rules).toEqual(METRICS_AUTH_RULES);
+    expect(clusterRole('nio-next-image-operator-metrics-reader')?.rules).toEqual(
+      METRICS_READER_RULES,
+    );
     const args = operatorArgs(manifests);
     expect(args[0]).toBe('operator');
     expect(args).not.toContain('--leader-elect');
     expect(args.some((a) => a.startsWith('--namespaces'))).toBe(false);
     expect(args).toContain('--image=ghcr.io/next-image-operator/next-image:0.1.0');
+    expect(args).toContain('--metrics-secure=true');
     const deployment = only(manifests, 'Deployment') as unknown as {
       spec: { replicas: number; strategy: { type: string } };
     };
@@ -116,9 +133,25 @@ describe('helm template', () => {
       '--set',
       'operator.watchNamespaces={team-a,team-b}',
     ]);
+    // Only the secure-metrics ones: TokenReview and SubjectAccessReview are cluster-scoped.
     expect(
-      manifests.filter((m) => m.kind === 'ClusterRole' || m.kind === 'ClusterRoleBinding'),
-    ).toEqual([]);
+      manifests
+        .filter((m) => m.kind === 'ClusterRole' || m.kind === 'ClusterRoleBinding')
+        .map((m) => `${m.kind} ${m.metadata.name}`)
+        .sort(),
+    ).toEqual([
+      'ClusterRole nio-next-image-operator-metrics-auth',
+      'ClusterRole nio-next-image-operator-metrics-reader',
+      'ClusterRoleBinding nio-next-image-operator-metrics-auth',
+    ]);
+    const insecure = await template('nio', 'nio-system', [
+      '--set',
+      'operator.watchNamespaces={team-a}',
+      '--set',
+      'metrics.secure=false',
+    ]);
+    expect(insecure.filter((m) => m.kind.startsWith('Cluster'))).toEqual([]);
+    expect(operatorArgs(insecure)).toContain('--metrics-secure=false');
     const roles = manifests.filter((m) => m.kind === 'Role');
     expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['team-a', 'team-b']);
     for (const role of roles) expect(role.rules).toEqual(OPERATOR_RULES);

@@ -107,3 +107,25 @@
     - create
     - patch
 {{- end -}}
+
+{{- define "next-image-operator.rbac.metricsAuthRules" -}}
+- apiGroups:
+    - authentication.k8s.io
+  resources:
+    - tokenreviews
+  verbs:
+    - create
+- apiGroups:
+    - authorization.k8s.io
+  resources:
+    - subjectaccessreviews
+  verbs:
+    - create
+{{- end -}}
+
+{{- define "next-image-operator.rbac.metricsReaderRules" -}}
+- nonResourceURLs:
+    - /metrics
+  verbs:
+    - get
+{{- end -}}
