@@ -60,7 +60,7 @@ export function translateNextImages(config: NextBuiltConfig): TranslatedImages {
   if (Array.isArray(source.domains) && source.domains.length > 0) {
     images.domains = source.domains;
     warnings.push(
-      'images.domains is deprecated in Next.js 16; it is kept, but remotePatterns ({hostname: "…"}) says the same more precisely',
+      'images.domains is deprecated since Next.js 14; it is kept, but remotePatterns ({hostname: "…"}) says the same more precisely',
     );
   }
   warnings.push(...routingWarnings(config), ...unknownKeys(source));

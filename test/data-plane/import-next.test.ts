@@ -107,7 +107,7 @@ describe('next-image import-next on a real next build', () => {
     expect(err.split('\n').filter(Boolean).sort()).toEqual(
       [
         'images.unoptimized is true: next/image links the original files and never calls /_next/image, so the optimizer gets no requests until you remove it',
-        'images.domains is deprecated in Next.js 16; it is kept, but remotePatterns ({hostname: "…"}) says the same more precisely',
+        'images.domains is deprecated since Next.js 14; it is kept, but remotePatterns ({hostname: "…"}) says the same more precisely',
         `images.path is "/shop/_next/image" (basePath /shop): next/image requests go there; route that path to the optimizer's /_next/image (docs/nextjs.md)`,
       ]
         .map((w) => `next-image import-next: warning: ${w}`)
