@@ -148,10 +148,15 @@ describe('next-image import-next on a real next build', () => {
     expect(err).toContain('run `next build` in it first');
   });
 
-  it('rejects unknown flags with the nearest one, exit 2', async () => {
+  it('rejects unknown flags with the nearest one, and -n without --name, exit 2', async () => {
     const { code, err } = await cli(['import-next', app, '--formt', 'json']);
     expect(code).toBe(2);
     expect(err).toContain('unknown flag --formt; did you mean --format?');
+    const orphan = await cli(['import-next', app, '-n', 'web']);
+    expect(orphan.code).toBe(2);
+    expect(orphan.err).toContain(
+      '--namespace and --fallback shape a whole ImageOptimizer: add --name',
+    );
   });
 });
 
@@ -221,5 +226,23 @@ describe('next-image optimizer with next.imagesFrom', () => {
     const { code, err } = await cli(['optimizer', '--config', file]);
     expect(code).toBe(2);
     expect(err).toContain('$.next.imagesFrom: no Next.js build here');
+  });
+});
+
+describe('next-image dev --images-from', () => {
+  it("serves with the build's sizes, qualities and formats, and prints examples they allow", async () => {
+    const dev = runCli(['dev', '--port', '0', '--images-from', app]);
+    started.push(dev);
+    const [, absolute] = await dev.waitFor(/'(http:\/\/[^']+_next\/image\?url=http[^']+)'/, 30_000);
+    // Next's default 1080 and 75 are not allowed by this build: the banner uses its own.
+    expect(absolute).toMatch(/&w=1280&q=50$/);
+    const ok = await request(absolute ?? '', { headers: { accept: 'image/avif,image/webp' } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['content-type']).toBe('image/avif');
+    await ok.body.dump();
+    const wide = await request((absolute ?? '').replace('w=1280', 'w=1080'));
+    expect(wide.statusCode).toBe(400);
+    expect(await wide.body.text()).toBe('"w" parameter (width) of 1080 is not allowed');
+    expect(dev.stderr()).toContain('next-image dev: warning: images.unoptimized is true');
   });
 });
