@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { access, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +75,8 @@ export async function buildNextApp(
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), content);
   }
-  await symlink(NEXT_MODULES, join(dir, 'node_modules'));
+  // The real path: a worktree's own node_modules may be a symlink that outlives it less long.
+  await symlink(await realpath(NEXT_MODULES), join(dir, 'node_modules'));
   await run(dir, timeoutMs);
   await writeFile(join(dir, DONE), '');
   return dir;
