@@ -122,6 +122,13 @@ export const OptimizerConfigSchema = z
     next: z.strictObject({
       imageOptimizer: ImageOptimizerOptionsSchema,
       images: ImagesConfigSchema.default(ImagesConfigSchema.parse({})),
+      imagesFrom: z
+        .string()
+        .min(1, 'imagesFrom must be a path')
+        .optional()
+        .describe(
+          'A built Next.js app (its directory, its .next, or a custom distDir; relative to this file) whose images config is imported from .next/required-server-files.json. Keys set in images win over the imported ones, key by key. Default: unset (images alone).',
+        ),
     }),
     discovery: DiscoveryConfigSchema.optional(),
     optimizer: OptimizerTuningSchema.default(OptimizerTuningSchema.parse({})),

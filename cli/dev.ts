@@ -1,7 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { OptimizerConfig } from '../api/optimizer-config.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
+import { readNextBuild } from '../lib/next-build.ts';
+import { translateNextImages } from '../lib/next-images.ts';
 import { closeOnSignals, type RunningServer } from '../lib/server.ts';
 import { listImages, startStaticServer } from '../lib/static-server.ts';
 import { resolveOptimizerConfig } from '../optimizer/config.ts';
@@ -20,8 +23,13 @@ const SAMPLES = fileURLToPath(
     import.meta.url,
   ),
 );
-/** A width and quality valid under Next's defaults (deviceSizes and qualities). */
-const EXAMPLE = 'w=1080&q=75';
+/** A width and quality the optimizer accepts: Next's defaults' 1080 and 75 where allowed. */
+function example(config: OptimizerConfig): string {
+  const { deviceSizes, qualities } = config.next.images;
+  const w = deviceSizes.includes(1080) ? 1080 : (deviceSizes.at(-1) ?? 1080);
+  const q = qualities.includes(75) ? 75 : (qualities[0] ?? 75);
+  return `w=${w}&q=${q}`;
+}
 
 /** The guide's gateway watt.json, section 3, verbatim. */
 const GUIDE_GATEWAY = {
@@ -35,6 +43,7 @@ interface DevFlags {
   port: number;
   fallback: string | undefined;
   publicDir: string;
+  imagesFrom: string | undefined;
 }
 
 /** The flags `next-image dev` accepts (cli/help.ts describes each). */
@@ -42,6 +51,7 @@ export const DEV_FLAGS = {
   port: { type: 'string', short: 'p' },
   fallback: { type: 'string' },
   public: { type: 'string' },
+  'images-from': { type: 'string' },
 } as const;
 
 function parseFlags(argv: string[]): DevFlags {
@@ -61,6 +71,7 @@ function parseFlags(argv: string[]): DevFlags {
     port: parsePort(values.port) ?? 3042,
     fallback: fallback?.replace(/\/+$/, ''),
     publicDir: resolve(typeof values.public === 'string' ? values.public : SAMPLES),
+    imagesFrom: typeof values['images-from'] === 'string' ? values['images-from'] : undefined,
   };
 }
 
@@ -70,16 +81,33 @@ async function checkDirectory(dir: string): Promise<void> {
     throw new UsageError(`--public ${dir} is not a directory`);
 }
 
-/** The optimizer config `dev` runs: the guide's, plus the one origin absolute URLs may use. */
-function optimizerConfig(fallbackUrl: string, remote: URL): unknown {
+/** The images config of the Next.js build --images-from names (warnings to stderr), or none. */
+async function importedImages(dir: string | undefined): Promise<Record<string, unknown>> {
+  if (dir === undefined) return {};
+  const build = await readNextBuild(dir);
+  const { images, warnings } = translateNextImages(build);
+  for (const warning of [...build.warnings, ...warnings])
+    process.stderr.write(`next-image dev: warning: ${warning}\n`);
+  return images;
+}
+
+/** The optimizer config `dev` runs: the guide's (or the app's images), plus the samples' origin. */
+function optimizerConfig(
+  fallbackUrl: string,
+  remote: URL,
+  imported: Record<string, unknown>,
+): unknown {
+  const patterns = Array.isArray(imported.remotePatterns) ? imported.remotePatterns : [];
   return {
     next: {
       imageOptimizer: { enabled: true, fallback: 'fallback' },
       images: {
+        ...imported,
         // Dev only: the absolute-URL example points at a loopback server, which the SSRF
         // guard refuses unless local IPs are allowed; the remote pattern limits that to it.
         dangerouslyAllowLocalIP: true,
         remotePatterns: [
+          ...patterns,
           { protocol: 'http', hostname: remote.hostname, port: remote.port, pathname: '/**' },
         ],
       },
@@ -93,12 +121,13 @@ function banner(
   flags: DevFlags,
   samples: RunningServer,
   images: string[],
+  query: string,
 ): string {
   const sample = images[0] ?? 'your-image.png';
   const relative = flags.fallback === undefined ? `/${sample}` : '/your-image.png';
   const absolute = `${samples.url}/${sample}`;
   const image = (url: string): string =>
-    `${gateway.url}/_next/image?url=${encodeURIComponent(url)}&${EXAMPLE}`;
+    `${gateway.url}/_next/image?url=${encodeURIComponent(url)}&${query}`;
   const lines = [
     '',
     'next-image dev is running',
@@ -114,7 +143,7 @@ function banner(
     'Absolute image (fetched directly):',
     `  curl -sS -o /dev/null -D - -H 'Accept: image/webp' '${image(absolute)}'`,
     '',
-    `Dev only: images.dangerouslyAllowLocalIP is on, and remotePatterns allows just ${samples.url}/**`,
+    `Dev only: images.dangerouslyAllowLocalIP is on, and remotePatterns allows ${flags.imagesFrom === undefined ? 'just ' : `${flags.imagesFrom}'s patterns and `}${samples.url}/**`,
     `Open ${gateway.url}/ for ${flags.fallback === undefined ? 'the sample page' : 'your app'}. Ctrl-C stops everything.`,
     '',
   ];
@@ -126,19 +155,18 @@ async function startStack(
   flags: DevFlags,
   logger: Logger,
 ): Promise<{ servers: RunningServer[]; text: string }> {
+  const imported = await importedImages(flags.imagesFrom);
   const started: RunningServer[] = [];
   try {
     // Sample images are always served: they are the absolute-URL example's origin.
     const samples = await startStaticServer(flags.publicDir, { host: HOST, port: 0, logger });
     started.push(samples);
     const fallbackUrl = flags.fallback ?? samples.url;
-    const optimizer = await startOptimizer(
-      resolveOptimizerConfig(
-        optimizerConfig(fallbackUrl, new URL(samples.url)),
-        'dev optimizer config',
-      ),
-      { host: HOST, port: 0, logger },
+    const config = resolveOptimizerConfig(
+      optimizerConfig(fallbackUrl, new URL(samples.url), imported),
+      flags.imagesFrom === undefined ? 'dev optimizer config' : `--images-from ${flags.imagesFrom}`,
     );
+    const optimizer = await startOptimizer(config, { host: HOST, port: 0, logger });
     started.unshift(optimizer);
     const gateway = await startGateway(
       resolveGatewayConfig(
@@ -153,7 +181,7 @@ async function startStack(
     started.unshift(gateway);
     return {
       servers: started,
-      text: banner(gateway, flags, samples, await listImages(flags.publicDir)),
+      text: banner(gateway, flags, samples, await listImages(flags.publicDir), example(config)),
     };
   } catch (error: unknown) {
     for (const server of started) await server.close();

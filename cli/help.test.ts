@@ -7,6 +7,7 @@ import { CRD_FLAGS } from './crd.ts';
 import { DEV_FLAGS } from './dev.ts';
 import { GATEWAY_FLAGS } from './gateway.ts';
 import { COMMAND_HELP } from './help.ts';
+import { IMPORT_NEXT_FLAGS } from './import-next.ts';
 import { OPTIMIZER_FLAGS } from './optimizer.ts';
 import { PREWARM_FLAGS } from './prewarm.ts';
 import { FLAGS as RENDER_FLAGS } from './render.ts';
@@ -39,6 +40,7 @@ const PARSERS: Record<string, Flags> = {
   render: RENDER_FLAGS,
   prewarm: PREWARM_FLAGS,
   operator: OPERATOR_FLAGS,
+  'import-next': IMPORT_NEXT_FLAGS,
 };
 
 describe('next-image --help and --version', () => {

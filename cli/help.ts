@@ -11,7 +11,8 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 Serves /_next/image exactly as Next.js 16 does, plus /healthz, /readyz and /metrics.
 
   -c, --config <file>  the optimizer config (Platformatic's next.imageOptimizer, next.images,
-                       discovery, server, optimizer); every problem is listed at start-up
+                       next.imagesFrom, discovery, server, optimizer); every problem is
+                       listed at start-up
       --host <addr>    listen address (default: the config's server.hostname, else 127.0.0.1)
       --port <n>       listen port (default: the config's server.port, else 3001)
   -h, --help           this text
@@ -28,7 +29,7 @@ like Platformatic's gateway watt.json.
       --workers <n>       processes sharing the port (default: the config's, else 1)
   -h, --help              this text
 `,
-  dev: `Usage: next-image dev [--port <n>] [--fallback <url>] [--public <dir>]
+  dev: `Usage: next-image dev [--port <n>] [--fallback <url>] [--public <dir>] [--images-from <next-app-dir>]
 
 A gateway, an optimizer and a frontend stand-in on one machine, with ready-to-paste curl
 commands: the quickest way to see what the product does.
@@ -36,6 +37,8 @@ commands: the quickest way to see what the product does.
   -p, --port <n>        the gateway's port (default 3042; 0 for any free one)
       --fallback <url>  your running Next.js app (http://localhost:3000) instead of the samples
       --public <dir>    serve this folder as the frontend instead of the bundled samples
+      --images-from <dir>  use the images config of this built Next.js app (as import-next
+                        reads it; the samples' origin is allowed on top)
   -h, --help            this text
 `,
   crd: `Usage: next-image crd [-o <file>]
@@ -82,6 +85,21 @@ anchors) or a JSON List, for GitOps without the operator.
       --valkey-image <ref>   the Valkey image (default: the operator's)
       --cluster-domain <d>   the cluster's DNS domain (default cluster.local)
       --valkey-password <p>  the provisioned Valkey's password (default: random)
+  -h, --help                 this text
+`,
+  'import-next': `Usage: next-image import-next <next-app-dir> [-o yaml|json] [--name <name> [-n <namespace>] [--fallback <service|url>]]
+
+Reads the images config of a built Next.js app (.next/required-server-files.json, written by
+\`next build\`; next.config itself is never run) and prints it as an ImageOptimizer's
+spec.images, or as a whole ImageOptimizer with --name. Only keys that differ from Next.js 16's
+defaults are printed; settings that change where next/image sends requests (unoptimized,
+loader, loaderFile, path) are warned about on stderr. docs/nextjs.md walks through a move.
+
+  <next-app-dir>             the app directory (or its .next, or a custom distDir)
+  -o, --format <format>      yaml (default) or json
+      --name <name>          print a whole ImageOptimizer with this metadata.name
+  -n, --namespace <ns>       with --name: its metadata.namespace (default: none, kubectl's -n)
+      --fallback <svc|url>   with --name: spec.imageOptimizer.fallback (default frontend)
   -h, --help                 this text
 `,
   operator: `Usage: next-image operator [flags]

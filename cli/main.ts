@@ -31,6 +31,10 @@ const commands: Record<string, Command> = {
     summary: 'fill the cache before a launch (--gateway <url> --urls <file|-> | --sitemap <url>)',
     run: async (argv) => (await import('./prewarm.ts')).runPrewarmCommand(argv),
   },
+  'import-next': {
+    summary: "print a Next.js build's images config as an ImageOptimizer (<app-dir> [--name])",
+    run: async (argv) => (await import('./import-next.ts')).runImportNext(argv),
+  },
   operator: {
     summary: 'reconcile ImageOptimizer resources (--namespaces, --image, --leader-elect, …)',
     run: async (argv) => (await import('./operator.ts')).runOperator(argv),
@@ -38,7 +42,7 @@ const commands: Record<string, Command> = {
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(11)} ${c.summary}`);
   return `Usage: next-image <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nnext-image <command> --help describes one; next-image --version prints the version.\n`;
 }
 

@@ -15,10 +15,12 @@ export const OPTIMIZER_FLAGS = {
 export async function runOptimizer(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(argv, OPTIMIZER_FLAGS);
   if (typeof values.config !== 'string') throw new UsageError('--config <file.json> is required');
-  const config = await loadOptimizerConfig(values.config);
+  const warnings: string[] = [];
+  const config = await loadOptimizerConfig(values.config, (w) => warnings.push(w));
   const host = typeof values.host === 'string' ? values.host : undefined;
   const address = listenAddress(config, { host, port: parsePort(values.port) });
   const logger = createLogger('optimizer', config.server?.logger?.level ?? 'info');
+  for (const warning of warnings) logger.warn(warning);
   const server = await startOptimizer(config, { ...address, logger });
   logger.info({ url: server.url }, 'optimizer listening');
   closeOnSignals([server], config.optimizer.shutdownGraceMs, logger);

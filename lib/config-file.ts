@@ -46,29 +46,38 @@ export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string[] 
   return [...new Set(lines)];
 }
 
+/** Parses `text` as JSON; throws ConfigError when it is not. */
+export function parseJsonText(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error: unknown) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(file, [`$: not valid JSON (${message})`]);
+  }
+}
+
+/** Validates an already parsed config; throws ConfigError with every problem. */
+export function validateConfig<S extends z.ZodType>(
+  file: string,
+  raw: unknown,
+  schema: S,
+): z.output<S> {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
+  return result.data;
+}
+
 /** Parses `text` as JSON and validates it; throws ConfigError with every problem. */
 export function parseConfigText<S extends z.ZodType>(
   file: string,
   text: string,
   schema: S,
 ): z.output<S> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error: unknown) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(file, [`$: not valid JSON (${message})`]);
-  }
-  const result = schema.safeParse(raw);
-  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
-  return result.data;
+  return validateConfig(file, parseJsonText(file, text), schema);
 }
 
-/** Reads and validates a JSON config file; throws ConfigError with every problem. */
-export async function loadConfigFile<S extends z.ZodType>(
-  file: string,
-  schema: S,
-): Promise<z.output<S>> {
+/** Reads a JSON config file without validating it; throws ConfigError when it cannot. */
+export async function readConfigJson(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -78,5 +87,13 @@ export async function loadConfigFile<S extends z.ZodType>(
       `cannot read the file (${code}); pass an existing JSON file with --config`,
     ]);
   }
-  return parseConfigText(file, text, schema);
+  return parseJsonText(file, text);
+}
+
+/** Reads and validates a JSON config file; throws ConfigError with every problem. */
+export async function loadConfigFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+): Promise<z.output<S>> {
+  return validateConfig(file, await readConfigJson(file), schema);
 }

@@ -1,6 +1,9 @@
+import { dirname, resolve } from 'node:path';
 import { type OptimizerConfig, OptimizerConfigSchema } from '../api/optimizer-config.ts';
-import { ConfigError, formatIssues, loadConfigFile } from '../lib/config-file.ts';
+import { ConfigError, formatIssues, readConfigJson, validateConfig } from '../lib/config-file.ts';
 import { appUrl } from '../lib/discovery.ts';
+import { readNextBuild } from '../lib/next-build.ts';
+import { translateNextImages } from '../lib/next-images.ts';
 
 /** Where the optimizer listens unless the file or flags say otherwise. */
 export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 3001 } as const;
@@ -12,9 +15,49 @@ export function resolveOptimizerConfig(raw: unknown, file = '<config>'): Optimiz
   return result.data;
 }
 
-/** Reads and validates an optimizer config file. */
-export function loadOptimizerConfig(file: string): Promise<OptimizerConfig> {
-  return loadConfigFile(file, OptimizerConfigSchema);
+/** Reads and validates an optimizer config file, importing `next.imagesFrom` first. */
+export async function loadOptimizerConfig(
+  file: string,
+  onWarning: (message: string) => void = () => {},
+): Promise<OptimizerConfig> {
+  const raw = await readConfigJson(file);
+  return validateConfig(
+    file,
+    await withImportedImages(raw, file, onWarning),
+    OptimizerConfigSchema,
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The raw config with `next.images` filled from the Next.js build `next.imagesFrom` names
+ * (relative to the config file). Keys written in `next.images` win, key by key: the file is
+ * where a team overrides what it imported (dev's dangerouslyAllowLocalIP, a stricter list).
+ */
+export async function withImportedImages(
+  raw: unknown,
+  file: string,
+  onWarning: (message: string) => void = () => {},
+): Promise<unknown> {
+  if (!isRecord(raw) || !isRecord(raw.next) || typeof raw.next.imagesFrom !== 'string') return raw;
+  const from = resolve(dirname(file), raw.next.imagesFrom);
+  const build = await readNextBuild(from).catch((error: unknown) => {
+    const problems = error instanceof ConfigError ? error.problems : [String(error)];
+    throw new ConfigError(
+      file,
+      problems.map((p) => `$.next.imagesFrom: ${p}`),
+    );
+  });
+  const { images: imported, warnings } = translateNextImages(build);
+  const explicit = isRecord(raw.next.images) ? raw.next.images : {};
+  for (const warning of [...build.warnings, ...warnings])
+    onWarning(`next.imagesFrom ${from}: ${warning}`);
+  for (const key of Object.keys(explicit).filter((k) => k in imported))
+    onWarning(`next.images.${key} is set in ${file}: it wins over the value imported from ${from}`);
+  return { ...raw, next: { ...raw.next, images: { ...imported, ...explicit } } };
 }
 
 /** Listen address: CLI flags win over `server.hostname/port`, which win over the defaults. */
