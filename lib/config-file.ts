@@ -64,19 +64,22 @@ export function parseConfigText<S extends z.ZodType>(
   return result.data;
 }
 
-/** Reads and validates a JSON config file; throws ConfigError with every problem. */
-export async function loadConfigFile<S extends z.ZodType>(
-  file: string,
-  schema: S,
-): Promise<z.output<S>> {
-  let text: string;
+/** Reads a config file's text; throws ConfigError when it cannot be read. */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new ConfigError(file, [
       `cannot read the file (${code}); pass an existing JSON file with --config`,
     ]);
   }
-  return parseConfigText(file, text, schema);
+}
+
+/** Reads and validates a JSON config file; throws ConfigError with every problem. */
+export async function loadConfigFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+): Promise<z.output<S>> {
+  return parseConfigText(file, await readConfigText(file), schema);
 }
