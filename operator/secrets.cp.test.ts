@@ -26,10 +26,11 @@ const deploymentPath = (name: string): string =>
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const TOKEN = 'a-purge-token-of-32-characters!!';
 
-function putSecret(name: string, data: Record<string, string>): Promise<V1Secret> {
+function putSecret(name: string, data: Record<string, string>, type = 'Opaque'): Promise<V1Secret> {
   const body = {
     apiVersion: 'v1',
     kind: 'Secret',
+    type,
     metadata: { name, namespace },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
   };
@@ -198,4 +199,38 @@ describe('Secret references', () => {
     expect(events[0]?.message).toContain('passwordSecretRef');
     expect(events[0]?.message).not.toContain('hunter2');
   }, 90_000);
+
+  it('is refused by the API server when a secret is given both inline and by reference', async () => {
+    const both = async (storage: Record<string, unknown>): Promise<string> => {
+      const spec = { imageOptimizer: { fallback: 'frontend', storage } };
+      return createCr(client, imageOptimizer(namespace, 'both', spec as never)).then(
+        () => 'accepted',
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+    };
+    const ref = { name: 'cache', key: 'k' };
+    expect(await both({ type: 'redis', url: 'redis://r:6379', urlSecretRef: ref })).toContain(
+      'set url or urlSecretRef, not both',
+    );
+    expect(
+      await both({ type: 'redis', url: 'redis://app:pw@r:6379', passwordSecretRef: ref }),
+    ).toContain('url has a password and passwordSecretRef is set: keep one');
+    expect(await both({ type: 'valkey', passwordSecretRef: ref })).toContain(
+      'passwordSecretRef needs url or urlSecretRef',
+    );
+  });
+
+  it('keeps Secrets no ImageOptimizer can use (Helm releases) out of its cache', async () => {
+    await putSecret(
+      'sh.helm.release.v1.app.v1',
+      { release: 'x'.repeat(1024) },
+      'helm.sh/release.v1',
+    );
+    await putSecret('usable', { release: 'x' });
+    await eventually(
+      async () => (operator().caches.secret(namespace, 'usable') !== undefined ? true : undefined),
+      'the usable Secret in the cache',
+    );
+    expect(operator().caches.secret(namespace, 'sh.helm.release.v1.app.v1')).toBeUndefined();
+  });
 });

@@ -10,6 +10,8 @@ import { CHILD_KINDS, IMAGE_OPTIMIZER, type ResourceKind, resourcePath, SECRET }
  * in the SECRET child cache already), in the watched namespaces only.
  */
 const UNMANAGED_SELECTOR = `${LABELS.managedBy}!=${MANAGED_BY}`;
+/** Secrets no ImageOptimizer can use, left out of the cache: Helm keeps whole releases in these. */
+const UNUSABLE_SECRET_TYPES = 'type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token';
 
 const keyOf = (kind: ResourceKind): string => `${kind.apiVersion}/${kind.kind}`;
 
@@ -43,7 +45,7 @@ export class Caches {
       const path = resourcePath(SECRET, ns);
       this.#userSecrets.set(
         ns ?? '*',
-        new Informer(name, kc, client, path, UNMANAGED_SELECTOR, logger),
+        new Informer(name, kc, client, path, UNMANAGED_SELECTOR, logger, UNUSABLE_SECRET_TYPES),
       );
     }
   }
