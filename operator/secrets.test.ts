@@ -1,6 +1,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { SECRET_ENV } from '../api/secret-ref.ts';
+import { OPERATOR_RULES } from './rbac.ts';
 import type { SecretUse } from './render/secret-refs.ts';
 import { resolveSecrets, type SecretLookup } from './secrets.ts';
 import { computeStatus, type Observed } from './status.ts';
@@ -152,5 +153,14 @@ describe('computeStatus with warnings', () => {
     expect(warned.conditions?.filter((c) => c.type !== 'Ready')).toEqual(
       plain.conditions?.filter((c) => c.type !== 'Ready'),
     );
+  });
+});
+
+describe('RBAC for referenced Secrets', () => {
+  it('lets the operator get, list and watch Secrets (the chart renders these rules)', () => {
+    const verbs = OPERATOR_RULES.filter(
+      (r) => r.apiGroups.includes('') && r.resources.includes('secrets'),
+    ).flatMap((r) => r.verbs);
+    expect(verbs).toEqual(expect.arrayContaining(['get', 'list', 'watch']));
   });
 });
