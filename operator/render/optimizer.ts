@@ -1,7 +1,6 @@
 import type {
   V1Deployment,
   V1PodDisruptionBudget,
-  V1PodTemplateSpec,
   V1Service,
   V1Volume,
   V1VolumeMount,
@@ -10,30 +9,9 @@ import type {
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
 import { servicePodTemplate } from './pod.ts';
-import { SECRET_HASH_ANNOTATION, type SecretUse, secretEnv } from './secret-refs.ts';
+import { addSecrets, type PodSecrets } from './secret-refs.ts';
 import { componentService } from './service.ts';
 import type { StoragePlan } from './storage.ts';
-
-/** The Secret keys the optimizer pods read, and their digest when the caller could read them. */
-export interface OptimizerSecrets {
-  uses: readonly SecretUse[];
-  /** Absent in `next-image render` (no cluster): the pods then roll only on spec changes. */
-  hash?: string | undefined;
-}
-
-/** Adds the secretKeyRef env and the secret-hash annotation to the optimizer pod template. */
-function withSecrets(template: V1PodTemplateSpec, secrets: OptimizerSecrets): V1PodTemplateSpec {
-  if (secrets.uses.length === 0) return template;
-  const container = template.spec?.containers[0];
-  if (container !== undefined)
-    container.env = [...(container.env ?? []), ...secretEnv(secrets.uses)];
-  if (secrets.hash !== undefined && template.metadata !== undefined)
-    template.metadata.annotations = {
-      ...template.metadata.annotations,
-      [SECRET_HASH_ANNOTATION]: secrets.hash,
-    };
-  return template;
-}
 
 /** The optimizer Deployment; `replicas` is left out when an HPA owns it. */
 export function optimizerDeployment(
@@ -41,7 +19,7 @@ export function optimizerDeployment(
   image: string,
   configHash: string,
   storage: StoragePlan,
-  secrets: OptimizerSecrets = { uses: [] },
+  secrets: PodSecrets = { uses: [] },
 ): V1Deployment {
   const names = childNames(cr.metadata.name);
   const labels = selectorLabels(cr.metadata.name, 'optimizer');
@@ -57,25 +35,23 @@ export function optimizerDeployment(
   }
   const spec: V1Deployment['spec'] = {
     selector: { matchLabels: labels },
-    template: withSecrets(
-      servicePodTemplate({
-        command: 'optimizer',
-        image,
-        resources: cr.spec.optimizer.resources,
-        labels,
-        configHash,
-        port: PORTS.optimizer,
-        ports: [{ name: 'http', containerPort: PORTS.optimizer, protocol: 'TCP' }],
-        probePort: 'http',
-        configSource: { secret: { secretName: names.optimizerConfig, defaultMode: 0o440 } },
-        tmpSizeLimit: '1Gi',
-        extraVolumes: cacheVolumes,
-        extraMounts: cacheMounts,
-      }),
-      secrets,
-    ),
+    template: servicePodTemplate({
+      command: 'optimizer',
+      image,
+      resources: cr.spec.optimizer.resources,
+      labels,
+      configHash,
+      port: PORTS.optimizer,
+      ports: [{ name: 'http', containerPort: PORTS.optimizer, protocol: 'TCP' }],
+      probePort: 'http',
+      configSource: { secret: { secretName: names.optimizerConfig, defaultMode: 0o440 } },
+      tmpSizeLimit: '1Gi',
+      extraVolumes: cacheVolumes,
+      extraMounts: cacheMounts,
+    }),
   };
   if (cr.spec.optimizer.autoscaling === undefined) spec.replicas = cr.spec.optimizer.replicas;
+  addSecrets(spec.template, secrets);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

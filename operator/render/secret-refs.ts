@@ -1,4 +1,4 @@
-import type { V1EnvVar } from '@kubernetes/client-node';
+import type { V1EnvVar, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { ImageOptimizerSpec } from '../../api/image-optimizer.ts';
 import { SECRET_ENV, type SecretKeyRef, urlHasPassword } from '../../api/secret-ref.ts';
 
@@ -49,6 +49,28 @@ export function secretEnv(uses: readonly SecretUse[]): V1EnvVar[] {
     name: u.env,
     valueFrom: { secretKeyRef: { name: u.ref.name, key: u.ref.key } },
   }));
+}
+
+/** The Secret keys a pod reads, and their digest when the caller could read them. */
+export interface PodSecrets {
+  uses: readonly SecretUse[];
+  /** Absent in `next-image render` (no cluster): the pods then roll only on spec changes. */
+  hash?: string | undefined;
+}
+
+/** Adds the secretKeyRef env (to the first container) and the secret-hash annotation. */
+export function addSecrets(template: V1PodTemplateSpec, secrets: PodSecrets): void {
+  if (secrets.uses.length === 0) return;
+  const container = template.spec?.containers[0];
+  if (container !== undefined)
+    container.env = [...(container.env ?? []), ...secretEnv(secrets.uses)];
+  if (secrets.hash !== undefined) {
+    template.metadata ??= {};
+    template.metadata.annotations = {
+      ...template.metadata.annotations,
+      [SECRET_HASH_ANNOTATION]: secrets.hash,
+    };
+  }
 }
 
 /**
