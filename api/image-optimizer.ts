@@ -5,6 +5,7 @@ import { GATEWAY_METHODS, PROXY_DEFAULTS } from './gateway-config.ts';
 import { ImageOptimizerStatusSchema } from './image-optimizer-status.ts';
 import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
 import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
+import { SecretKeyRefSchema, URL_WITH_PASSWORD, urlHasPassword } from './secret-ref.ts';
 import {
   AutoscalingSchema,
   DEFAULT_GATEWAY_RESOURCES,
@@ -34,6 +35,43 @@ export const SINGULAR = 'imageoptimizer';
 export const SHORT_NAMES = ['imgopt'];
 /** Where filesystem storage lives in a pod (the guide's relative default means nothing there). */
 export const CR_FILESYSTEM_PATH = '/var/cache/next-image';
+
+type StorageSecrets = {
+  type: string;
+  url?: string | undefined;
+  urlSecretRef?: unknown;
+  passwordSecretRef?: unknown;
+};
+/** Exactly one source per secret: inline or a Secret, never both. */
+const STORAGE_SECRET_RULES = [
+  {
+    rule: "self.type == 'redis' || self.type == 'valkey' || (!has(self.urlSecretRef) && !has(self.passwordSecretRef))",
+    message: 'urlSecretRef and passwordSecretRef apply only to storage types redis and valkey',
+    check: (s: StorageSecrets) =>
+      s.type === 'redis' ||
+      s.type === 'valkey' ||
+      (s.urlSecretRef === undefined && s.passwordSecretRef === undefined),
+  },
+  {
+    rule: '!has(self.url) || !has(self.urlSecretRef)',
+    message: 'set url or urlSecretRef, not both',
+    check: (s: StorageSecrets) => s.url === undefined || s.urlSecretRef === undefined,
+  },
+  {
+    rule: '!has(self.passwordSecretRef) || has(self.url) || has(self.urlSecretRef)',
+    message:
+      'passwordSecretRef needs url or urlSecretRef (a provisioned Valkey makes its own password)',
+    check: (s: StorageSecrets) =>
+      s.passwordSecretRef === undefined || s.url !== undefined || s.urlSecretRef !== undefined,
+  },
+  {
+    rule: `!has(self.passwordSecretRef) || !has(self.url) || !self.url.matches('${URL_WITH_PASSWORD}')`,
+    message:
+      'url has a password and passwordSecretRef is set: keep one (remove the password from url)',
+    check: (s: StorageSecrets) =>
+      s.passwordSecretRef === undefined || s.url === undefined || !urlHasPassword(s.url),
+  },
+];
 
 /** `next.imageOptimizer.storage`, flattened into one object so the CRD schema stays structural. */
 export const CrStorageSchema = rules(
@@ -67,8 +105,14 @@ export const CrStorageSchema = rules(
         .max(2048)
         .optional()
         .describe(
-          'redis/valkey: the server. Without url the operator provisions a Valkey for this resource.',
+          'redis/valkey: the server. Without url (or urlSecretRef) the operator provisions a Valkey for this resource. A password written here is accepted but warned about: use passwordSecretRef or urlSecretRef.',
         ),
+      urlSecretRef: SecretKeyRefSchema.optional().describe(
+        'redis/valkey: a Secret key holding the whole server URL (instead of url).',
+      ),
+      passwordSecretRef: SecretKeyRefSchema.optional().describe(
+        'redis/valkey: a Secret key holding the server password, used with url or urlSecretRef (whose URL then has no password).',
+      ),
       prefix: z
         .string()
         .max(256)
@@ -93,6 +137,7 @@ export const CrStorageSchema = rules(
         s.type === 'valkey' ||
         (s.url === undefined && s.prefix === undefined && s.db === undefined),
     },
+    ...STORAGE_SECRET_RULES,
   ],
 );
 export type CrStorage = z.infer<typeof CrStorageSchema>;
@@ -163,6 +208,9 @@ export const CrOptimizerSchema = z
       .partial()
       .optional()
       .describe('The optimizer config file\'s "optimizer" block.'),
+    purgeTokenSecretRef: SecretKeyRefSchema.optional().describe(
+      'A Secret key holding the bearer token (16+ characters) that enables POST/DELETE /__admin/purge on the optimizer pods. Unset: no purge endpoint.',
+    ),
   })
   .describe('The optimizer pods.');
 export type CrOptimizer = z.infer<typeof CrOptimizerSchema>;

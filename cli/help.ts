@@ -16,6 +16,11 @@ Serves /_next/image exactly as Next.js 16 does, plus /healthz, /readyz and /metr
       --host <addr>    listen address (default: the config's server.hostname, else 127.0.0.1)
       --port <n>       listen port (default: the config's server.port, else 3001)
   -h, --help           this text
+
+Environment (secrets kept out of the file; one also set in the file is an error):
+  NEXT_IMAGE_STORAGE_URL       next.imageOptimizer.storage.url (redis/valkey storage)
+  NEXT_IMAGE_STORAGE_PASSWORD  the password of that url
+  NEXT_IMAGE_PURGE_TOKEN       optimizer.purgeToken
 `,
   gateway: `Usage: next-image gateway --config <file.json> [--host <addr>] [--port <n>] [--admin-port <n>] [--workers <n>]
 
@@ -86,6 +91,11 @@ anchors) or a JSON List, for GitOps without the operator.
       --cluster-domain <d>   the cluster's DNS domain (default cluster.local)
       --valkey-password <p>  the provisioned Valkey's password (default: random)
   -h, --help                 this text
+
+Secret references (urlSecretRef, passwordSecretRef, purgeTokenSecretRef) become secretKeyRef
+env vars. render cannot read Secrets, so it adds no secret hash: pods applied from its output
+roll when the output changes, not when a Secret does. A password written inline in a storage
+url is accepted with a warning on stderr.
 `,
   'import-next': `Usage: next-image import-next <next-app-dir> [-o yaml|json] [--name <name> [-n <namespace>] [--fallback <service|url>]]
 

@@ -60,7 +60,7 @@ export async function runRender(argv: string[]): Promise<void> {
       throw new UsageError(
         `document ${index + 1} (${cr.metadata.name ?? 'unnamed'}) has no metadata.namespace: pass -n <namespace>`,
       );
-    const { objects } = render(cr, {
+    const { objects, warnings } = render(cr, {
       image: typeof values.image === 'string' ? values.image : OPERATOR_DEFAULTS.image,
       valkeyImage:
         typeof values['valkey-image'] === 'string'
@@ -72,6 +72,8 @@ export async function runRender(argv: string[]): Promise<void> {
           : OPERATOR_DEFAULTS.clusterDomain,
       valkeyPassword: password,
     });
+    for (const warning of warnings)
+      process.stderr.write(`warning: ${cr.metadata.name}: ${warning}\n`);
     rendered.push(...objects);
   }
   if (format === 'json') {

@@ -2,10 +2,11 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../lib/logger.ts';
 import { KubeApiError } from './errors.ts';
 import type { Caches } from './kube/caches.ts';
-import { CHILD_KINDS, IMAGE_OPTIMIZER } from './kube/kinds.ts';
+import { CHILD_KINDS, IMAGE_OPTIMIZER, SECRET } from './kube/kinds.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import type { Reconciler } from './reconcile.ts';
+import { referencedSecretNames } from './render/secret-refs.ts';
 
 const CONTROLLER = 'imageoptimizer';
 
@@ -42,6 +43,23 @@ export class Controller {
     for (const kind of CHILD_KINDS) {
       for (const informer of options.caches.informersOf(kind))
         informer.on((_event, object) => this.#onChild(object));
+    }
+    // A Secret event wakes only the ImageOptimizers that reference that Secret.
+    for (const informer of [
+      ...options.caches.userSecretInformers,
+      ...options.caches.informersOf(SECRET),
+    ])
+      informer.on((_event, object) => this.#onSecret(object));
+  }
+
+  #onSecret(secret: KubernetesObject): void {
+    const namespace = secret.metadata?.namespace ?? '';
+    const name = secret.metadata?.name ?? '';
+    for (const informer of this.#o.caches.informersOf(IMAGE_OPTIMIZER)) {
+      for (const cr of informer.list(namespace)) {
+        const spec = (cr as KubernetesObject & { spec?: unknown }).spec;
+        if (referencedSecretNames(spec).includes(name)) this.queue.add(keyOf(cr));
+      }
     }
   }
 

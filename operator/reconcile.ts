@@ -15,7 +15,9 @@ import type { KubeClient } from './kube/client.ts';
 import { IMAGE_OPTIMIZER, SECRET } from './kube/kinds.ts';
 import { childNames, selectorLabels, selectorString } from './render/names.ts';
 import { type RenderOptions, render } from './render/render.ts';
+import { secretUses } from './render/secret-refs.ts';
 import { VALKEY_PASSWORD_KEY } from './render/valkey.ts';
+import { resolveSecrets } from './secrets.ts';
 import { computeStatus, type Observed, sameStatus } from './status.ts';
 
 /** What a reconcile asks of the queue. */
@@ -70,9 +72,18 @@ export class Reconciler {
       return {};
     }
     const cr = parsed.data;
-    const { objects, storage } = render(cr, {
+    // Referenced Secrets first: without them nothing is applied or pruned (the pods keep running).
+    const secrets = resolveSecrets(namespace, secretUses(cr.spec), (ns, n) =>
+      this.#d.caches.secret<V1Secret>(ns, n),
+    );
+    if ('failure' in secrets) {
+      await this.#writeStatus(raw, previous, this.#failedObservation(raw, secrets.failure));
+      return {};
+    }
+    const { objects, storage, warnings } = render(cr, {
       ...this.#d.render,
       valkeyPassword: this.#valkeyPassword(cr),
+      secretHash: secrets.hash,
     });
     const applied = await applyChildren(this.#d.client, this.#d.caches, objects);
     for (const key of applied.created)
@@ -100,10 +111,23 @@ export class Reconciler {
       valkeyWanted: storage.managedValkey,
       gatewayService: applied.objects.get(`Service/${names.gateway}`) as V1Service | undefined,
       storage: storage.label,
+      warnings,
     };
     const status = await this.#writeStatus(raw, previous, observed);
+    this.#warnOnce(raw, previous, warnings);
     const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     return ready ? {} : { requeueAfterMs: NOT_READY_RECHECK_MS };
+  }
+
+  /** A Warning Event per inline-secret warning the previous status did not carry yet. */
+  #warnOnce(
+    raw: KubernetesObject,
+    previous: ImageOptimizerStatus | undefined,
+    warnings: string[],
+  ): void {
+    const before = previous?.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
+    for (const warning of warnings)
+      if (!before.includes(warning)) this.#d.events.emit(raw, 'Warning', 'InlineSecret', warning);
   }
 
   /** The existing Valkey password, so it is generated once and kept. */

@@ -21,6 +21,21 @@ export interface Observed {
   selector: string;
   /** Set when applying failed or the spec could not be rendered. */
   failure?: { reason: string; message: string } | undefined;
+  /** Advice that does not stop the rollout (secrets written inline): added to Ready's message. */
+  warnings?: readonly string[] | undefined;
+}
+
+/** Ready's message with the warnings after it, so `kubectl describe` and Argo CD show them. */
+function withWarnings(
+  conditions: Condition[],
+  warnings: readonly string[] | undefined,
+): Condition[] {
+  if (warnings === undefined || warnings.length === 0) return conditions;
+  return conditions.map((c) =>
+    c.type === 'Ready'
+      ? { ...c, message: `${c.message}; warning: ${warnings.join('; warning: ')}` }
+      : c,
+  );
 }
 
 type DeploymentState = { state: 'available' | 'progressing' | 'failed'; detail: string };
@@ -140,7 +155,7 @@ export function computeStatus(
   }
   return {
     observedGeneration: o.generation,
-    conditions,
+    conditions: withWarnings(conditions, o.warnings),
     replicas: o.optimizer?.status?.replicas ?? 0,
     readyReplicas: o.optimizer?.status?.readyReplicas ?? 0,
     selector: o.selector,

@@ -1,31 +1,45 @@
 import { dirname, resolve } from 'node:path';
 import { type OptimizerConfig, OptimizerConfigSchema } from '../api/optimizer-config.ts';
-import { ConfigError, formatIssues, readConfigJson, validateConfig } from '../lib/config-file.ts';
+import { ConfigError, formatIssues, readConfigJson } from '../lib/config-file.ts';
 import { appUrl } from '../lib/discovery.ts';
 import { readNextBuild } from '../lib/next-build.ts';
 import { translateNextImages } from '../lib/next-images.ts';
+import { applySecretEnv, type SecretEnv } from './secret-env.ts';
+
+// The only place in optimizer/ that reads process.env: secrets the operator passes as
+// environment variables (api/secret-ref.ts SECRET_ENV) are merged into the file's config here.
 
 /** Where the optimizer listens unless the file or flags say otherwise. */
 export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 3001 } as const;
 
-/** Validates a config object (as read from JSON); throws ConfigError listing every problem. */
-export function resolveOptimizerConfig(raw: unknown, file = '<config>'): OptimizerConfig {
-  const result = OptimizerConfigSchema.safeParse(raw);
+/**
+ * Validates a config object (as read from JSON) with the secrets of `env` merged in; throws
+ * ConfigError listing every problem. `env` defaults to none: only `loadOptimizerConfig` (the
+ * CLI) reads the process environment.
+ */
+export function resolveOptimizerConfig(
+  raw: unknown,
+  file = '<config>',
+  env: SecretEnv = {},
+): OptimizerConfig {
+  const merged = applySecretEnv(raw, env);
+  if (merged.problems.length > 0) throw new ConfigError(file, merged.problems);
+  const result = OptimizerConfigSchema.safeParse(merged.config);
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
   return result.data;
 }
 
-/** Reads and validates an optimizer config file, importing `next.imagesFrom` first. */
+/**
+ * Reads and validates an optimizer config file: `next.imagesFrom` imported first, then the
+ * secrets of the environment merged in.
+ */
 export async function loadOptimizerConfig(
   file: string,
   onWarning: (message: string) => void = () => {},
+  env: SecretEnv = process.env,
 ): Promise<OptimizerConfig> {
   const raw = await readConfigJson(file);
-  return validateConfig(
-    file,
-    await withImportedImages(raw, file, onWarning),
-    OptimizerConfigSchema,
-  );
+  return resolveOptimizerConfig(await withImportedImages(raw, file, onWarning), file, env);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

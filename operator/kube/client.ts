@@ -68,13 +68,18 @@ export class KubeClient {
   }
 
   /** GET a collection, following `continue` tokens. */
-  async list<T>(path: string, labelSelector?: string): Promise<ObjectList<T>> {
+  async list<T>(
+    path: string,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): Promise<ObjectList<T>> {
     const items: T[] = [];
     let token: string | undefined;
     let resourceVersion: string | undefined;
     do {
       const query = new URLSearchParams({ limit: '500' });
       if (labelSelector !== undefined) query.set('labelSelector', labelSelector);
+      if (fieldSelector !== undefined) query.set('fieldSelector', fieldSelector);
       if (token !== undefined) query.set('continue', token);
       const page = await this.request<ObjectList<T>>('GET', `${path}?${query}`);
       items.push(...page.items);

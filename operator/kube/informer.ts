@@ -33,14 +33,15 @@ export class Informer<T extends KubernetesObject> {
     path: string,
     labelSelector: string | undefined,
     logger: Logger,
+    fieldSelector?: string,
   ) {
     this.name = name;
     this.#logger = logger.child({ informer: name });
     const listFn = async () => {
-      const list = await client.list<T>(path, labelSelector);
+      const list = await client.list<T>(path, labelSelector, fieldSelector);
       return { apiVersion: 'v1', kind: 'List', items: list.items, metadata: list.metadata ?? {} };
     };
-    this.#lw = new ListWatch<T>(path, new Watch(kc), listFn, false, labelSelector);
+    this.#lw = new ListWatch<T>(path, new Watch(kc), listFn, false, labelSelector, fieldSelector);
     this.#lw.on('add', (o) => this.#emit('add', o));
     this.#lw.on('update', (o) => this.#emit('update', o));
     this.#lw.on('delete', (o) => this.#emit('delete', o));

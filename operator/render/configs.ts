@@ -28,7 +28,8 @@ export function optimizerConfig(
     fallback: io.fallback,
     timeout: io.timeout,
     maxAttempts: io.maxAttempts,
-    storage: storage.config,
+    // Without url when it comes from a Secret: the optimizer merges it in from its environment.
+    storage: storage.config as OptimizerConfigInput['next']['imageOptimizer']['storage'],
   };
   if (io.ttl !== undefined) imageOptimizer.ttl = io.ttl;
   const config: OptimizerConfigInput = {

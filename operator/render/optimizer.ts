@@ -9,6 +9,7 @@ import type {
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
 import { servicePodTemplate } from './pod.ts';
+import { addSecrets, type PodSecrets } from './secret-refs.ts';
 import { componentService } from './service.ts';
 import type { StoragePlan } from './storage.ts';
 
@@ -18,6 +19,7 @@ export function optimizerDeployment(
   image: string,
   configHash: string,
   storage: StoragePlan,
+  secrets: PodSecrets = { uses: [] },
 ): V1Deployment {
   const names = childNames(cr.metadata.name);
   const labels = selectorLabels(cr.metadata.name, 'optimizer');
@@ -49,6 +51,7 @@ export function optimizerDeployment(
     }),
   };
   if (cr.spec.optimizer.autoscaling === undefined) spec.replicas = cr.spec.optimizer.replicas;
+  addSecrets(spec.template, secrets);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

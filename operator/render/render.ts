@@ -10,6 +10,7 @@ import {
   optimizerDisruptionBudget,
   optimizerService,
 } from './optimizer.ts';
+import { inlineSecretWarnings, secretUses } from './secret-refs.ts';
 import { planStorage, type StoragePlan } from './storage.ts';
 import { valkeyDeployment, valkeyNetworkPolicy, valkeySecret, valkeyService } from './valkey.ts';
 
@@ -23,12 +24,19 @@ export interface RenderOptions {
   clusterDomain: string;
   /** The password of a managed Valkey: the existing Secret's, or a new one; used only when Valkey runs. */
   valkeyPassword: string;
+  /**
+   * A digest of the referenced Secrets' values (the operator reads them); it goes on the
+   * optimizer pod template so a rotated Secret rolls the pods. `next-image render` has none.
+   */
+  secretHash?: string | undefined;
 }
 
 /** What render produced: the objects in apply order, and the storage decision (for status). */
 export interface Rendered {
   objects: KubernetesObject[];
   storage: StoragePlan;
+  /** Secrets written inline in the CR (warned about by `render` and the operator). */
+  warnings: string[];
 }
 
 /** A short, stable digest of a config file; on a pod template it rolls the pods when the config changes. */
@@ -84,12 +92,19 @@ export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
   objects.push(
     optimizerSecret,
     optimizerService(cr),
-    optimizerDeployment(cr, image, configHash(optimizerJson), storage),
+    optimizerDeployment(cr, image, configHash(optimizerJson), storage, {
+      uses: secretUses(cr.spec),
+      hash: options.secretHash,
+    }),
     optimizerAutoscaler(cr),
     optimizerDisruptionBudget(cr),
     gatewayConfigMap,
     gatewayService(cr),
     gatewayDeployment(cr, image, configHash(gatewayJson)),
   );
-  return { objects: objects.filter((o): o is KubernetesObject => o !== undefined), storage };
+  return {
+    objects: objects.filter((o): o is KubernetesObject => o !== undefined),
+    storage,
+    warnings: inlineSecretWarnings(cr.spec),
+  };
 }

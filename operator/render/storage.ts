@@ -3,11 +3,17 @@ import { CR_FILESYSTEM_PATH, type ImageOptimizerSpec } from '../../api/image-opt
 import { DEFAULT_REDIS_PREFIX, type StorageConfigSchema } from '../../api/storage-config.ts';
 
 type StorageConfig = z.input<typeof StorageConfigSchema>;
+type SharedStorage = Extract<StorageConfig, { type: 'redis' | 'valkey' }>;
+/**
+ * Storage as written to the optimizer's config file. With `urlSecretRef` the file has no url:
+ * the optimizer reads it from its environment (api/secret-ref.ts SECRET_ENV).
+ */
+export type PlannedStorage = StorageConfig | (Omit<SharedStorage, 'url'> & { url?: undefined });
 
 /** How one ImageOptimizer stores images: what the optimizer config says, and whether to run Valkey. */
 export interface StoragePlan {
   /** `next.imageOptimizer.storage` of the optimizer config. */
-  config: StorageConfig;
+  config: PlannedStorage;
   /** True when the operator runs a Valkey for this resource. */
   managedValkey: boolean;
   /** For `status.storage` and the Storage printer column. */
@@ -48,12 +54,12 @@ export function planStorage(spec: ImageOptimizerSpec, valkey: ValkeyEndpoint): S
       return { config, managedValkey: false, label: 'filesystem' };
     }
     default: {
-      const managed = asked.url === undefined;
-      const config: StorageConfig = {
-        type: asked.type,
-        url: asked.url ?? managedUrl,
-        prefix: asked.prefix ?? DEFAULT_REDIS_PREFIX,
-      };
+      const fromSecret = asked.urlSecretRef !== undefined;
+      const managed = asked.url === undefined && !fromSecret;
+      const prefix = asked.prefix ?? DEFAULT_REDIS_PREFIX;
+      const config: PlannedStorage = fromSecret
+        ? { type: asked.type, prefix }
+        : { type: asked.type, url: asked.url ?? managedUrl, prefix };
       if (asked.db !== undefined) Object.assign(config, { db: asked.db });
       return {
         config,
