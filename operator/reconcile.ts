@@ -16,6 +16,7 @@ import { IMAGE_OPTIMIZER, SECRET } from './kube/kinds.ts';
 import { childNames, selectorLabels, selectorString } from './render/names.ts';
 import { type RenderOptions, render } from './render/render.ts';
 import { VALKEY_PASSWORD_KEY } from './render/valkey.ts';
+import { applyFailure, type ObservedRoute } from './routing-status.ts';
 import { computeStatus, type Observed, sameStatus } from './status.ts';
 
 /** What a reconcile asks of the queue. */
@@ -78,7 +79,7 @@ export class Reconciler {
     for (const key of applied.created)
       this.#d.events.emit(raw, 'Normal', 'Created', `created ${key}`);
     if (applied.error !== undefined) {
-      const failure = { reason: 'ApplyFailed', message: applied.error.message };
+      const failure = applyFailure(applied);
       await this.#writeStatus(raw, previous, this.#failedObservation(raw, failure));
       throw applied.error;
     }
@@ -96,6 +97,9 @@ export class Reconciler {
       ...this.#baseObservation(cr.metadata, cr.spec.gateway.service.port),
       optimizer: applied.objects.get(`Deployment/${names.optimizer}`) as V1Deployment | undefined,
       gateway: applied.objects.get(`Deployment/${names.gateway}`) as V1Deployment | undefined,
+      gatewayWanted: cr.spec.routing.mode === 'gateway',
+      routeWanted: cr.spec.routing.mode === 'httpRoute',
+      route: applied.objects.get(`HTTPRoute/${names.route}`) as ObservedRoute | undefined,
       valkey: applied.objects.get(`Deployment/${names.valkey}`) as V1Deployment | undefined,
       valkeyWanted: storage.managedValkey,
       gatewayService: applied.objects.get(`Service/${names.gateway}`) as V1Service | undefined,

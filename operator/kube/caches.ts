@@ -25,7 +25,7 @@ export class Caches {
         const name = `${kind.plural}${ns === undefined ? '' : `@${ns}`}`;
         perNs.set(
           ns ?? '*',
-          new Informer(name, kc, client, resourcePath(kind, ns), selector, logger),
+          new Informer(name, kc, client, resourcePath(kind, ns), selector, logger, kind.optional),
         );
       }
       this.#byKind.set(keyOf(kind), perNs);
