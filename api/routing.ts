@@ -113,7 +113,7 @@ export const RoutingSchema = rules(
         .enum(ROUTING_MODES)
         .default('gateway')
         .describe(
-          'gateway (default): our gateway Deployment in front sends GET /_next/image to the optimizer and the rest to the fallback. httpRoute: no gateway of ours; an HTTPRoute does the same through the cluster\'s Gateway API implementation. ingress: no gateway of ours; an Ingress path /_next/image goes to the optimizer.',
+          "gateway (default): our gateway Deployment in front sends GET /_next/image to the optimizer and the rest to the fallback. httpRoute: no gateway of ours; an HTTPRoute does the same through the cluster's Gateway API implementation. ingress: no gateway of ours; an Ingress path /_next/image goes to the optimizer.",
         ),
       frontend: FrontendSchema.optional(),
       httpRoute: HttpRouteSchema.optional(),
@@ -123,7 +123,8 @@ export const RoutingSchema = rules(
   [
     {
       rule: "self.mode != 'httpRoute' || has(self.httpRoute)",
-      message: 'routing.mode httpRoute needs routing.httpRoute.parentRefs (the Gateway to attach to)',
+      message:
+        'routing.mode httpRoute needs routing.httpRoute.parentRefs (the Gateway to attach to)',
       check: (r) => r.mode !== 'httpRoute' || r.httpRoute !== undefined,
     },
     {

@@ -70,7 +70,12 @@ export function routeState(route: ObservedRoute | undefined): PartState {
     }
     if (current.some((c) => c.type === 'Accepted' && c.status === 'True')) accepted += 1;
   }
-  if (problems.length > 0) return { state: 'failed', detail: `${name}: ${problems.join('; ')}` };
+  if (problems.length > 0)
+    return {
+      state: 'failed',
+      reason: 'RouteNotAccepted',
+      detail: `${name}: ${problems.join('; ')}`,
+    };
   if (pending) return { state: 'progressing', detail: `${name}: pending at its Gateway` };
   return {
     state: 'available',

@@ -30,7 +30,12 @@ export interface Observed {
 }
 
 /** How one part (a Deployment, the HTTPRoute) is doing, for computeStatus. */
-export type PartState = { state: 'available' | 'progressing' | 'failed'; detail: string };
+export type PartState = {
+  state: 'available' | 'progressing' | 'failed';
+  detail: string;
+  /** The condition reason when this part fails (default DeploymentFailed). */
+  reason?: string;
+};
 type DeploymentState = PartState;
 
 /** Whether a Deployment has fully rolled out its current generation. */
@@ -124,12 +129,13 @@ export function computeStatus(
     ];
   } else if (failed.length > 0) {
     const message = failed.map((p) => p.detail).join('; ');
+    const reason = failed[0]?.reason ?? 'DeploymentFailed';
     conditions = [
-      c('Ready', 'False', 'DeploymentFailed', message),
-      c('Progressing', 'False', 'DeploymentFailed', message),
-      c('Degraded', 'True', 'DeploymentFailed', message),
-      c('Reconciling', 'False', 'DeploymentFailed', 'stopped: see Stalled'),
-      c('Stalled', 'True', 'DeploymentFailed', message),
+      c('Ready', 'False', reason, message),
+      c('Progressing', 'False', reason, message),
+      c('Degraded', 'True', reason, message),
+      c('Reconciling', 'False', reason, 'stopped: see Stalled'),
+      c('Stalled', 'True', reason, message),
     ];
   } else if (waiting.length > 0) {
     const message = waiting.map((p) => p.detail).join('; ');

@@ -88,7 +88,8 @@ export class Informer<T extends KubernetesObject> {
   }
 
   #markAbsent(): void {
-    if (!this.#absent) this.#logger.info('API not served (CRD not installed?); looking again later');
+    if (!this.#absent)
+      this.#logger.info('API not served (CRD not installed?); looking again later');
     this.#absent = true;
     if (!this.#synced) {
       this.#synced = true;
