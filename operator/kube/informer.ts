@@ -27,6 +27,7 @@ export class Informer<T extends KubernetesObject> {
   #onSynced: Array<() => void> = [];
   #lastEventAt = 0;
   #absent = false;
+  readonly #onServed: Array<() => void> = [];
 
   constructor(
     name: string,
@@ -46,7 +47,11 @@ export class Informer<T extends KubernetesObject> {
         if (optional && err instanceof KubeApiError && err.status === 404) this.#markAbsent();
         throw err;
       });
-      this.#absent = false;
+      if (this.#absent) {
+        this.#absent = false;
+        this.#logger.info('API served now');
+        for (const handler of this.#onServed) handler();
+      }
       return { apiVersion: 'v1', kind: 'List', items: list.items, metadata: list.metadata ?? {} };
     };
     this.#lw = new ListWatch<T>(path, new Watch(kc), listFn, false, labelSelector);
@@ -80,6 +85,11 @@ export class Informer<T extends KubernetesObject> {
 
   get synced(): boolean {
     return this.#synced;
+  }
+
+  /** Registers a handler for an optional API that was absent and is served now (its CRD arrived). */
+  onServed(handler: () => void): void {
+    this.#onServed.push(handler);
   }
 
   /** True while an optional API answers 404 (its CRD is not installed). */
