@@ -74,15 +74,21 @@ export const HttpRouteSchema = z
   })
   .describe('routing.mode httpRoute: the HTTPRoute (gateway.networking.k8s.io/v1) to create.');
 
-export const IngressTlsSchema = z.strictObject({
-  hosts: z.array(HostnameSchema).max(16).optional().describe('Host names the certificate covers.'),
-  secretName: z
-    .string()
-    .min(1)
-    .max(253)
-    .optional()
-    .describe('The kubernetes.io/tls Secret, in this namespace, with the certificate.'),
-});
+export const IngressTlsSchema = z
+  .strictObject({
+    hosts: z
+      .array(HostnameSchema)
+      .max(16)
+      .optional()
+      .describe('Host names the certificate covers.'),
+    secretName: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .describe('The kubernetes.io/tls Secret, in this namespace, with the certificate.'),
+  })
+  .describe('One TLS entry of the Ingress: host names and the Secret with their certificate.');
 
 export const IngressSchema = z
   .strictObject({
@@ -96,7 +102,9 @@ export const IngressSchema = z
       .array(HostnameSchema)
       .max(16)
       .optional()
-      .describe('Host names the Ingress rules match (default: one rule for every host).'),
+      .describe(
+        'Host names the Ingress rules match, one rule each (default: one rule without a host, matching every host).',
+      ),
     tls: z.array(IngressTlsSchema).max(16).optional().describe('TLS settings, as in an Ingress.'),
     annotations: z
       .record(z.string(), z.string())
