@@ -38,15 +38,16 @@ export function httpRoute(cr: ImageOptimizer): HttpRoute | undefined {
       matches: [{ path: { type: 'PathPrefix', value: '/' } }],
       backendRefs: [{ name: routing.frontend.name, port: routing.frontend.port }],
     });
-  const spec: HttpRoute['spec'] = {
-    // Only the keys the user set: the API server defaults group and kind, and a key we never
-    // send is one server-side apply never fights over.
-    parentRefs: routing.httpRoute.parentRefs.map((ref) =>
-      Object.fromEntries(Object.entries(ref).filter(([, v]) => v !== undefined)),
-    ),
-    rules,
-  };
-  if (routing.httpRoute.hostnames !== undefined) spec.hostnames = [...routing.httpRoute.hostnames];
+  // Only the keys the user set: the API server defaults group and kind, and a key we never
+  // send is one server-side apply never fights over.
+  const parentRefs = routing.httpRoute.parentRefs.map((ref) =>
+    Object.fromEntries(Object.entries(ref).filter(([, v]) => v !== undefined)),
+  );
+  const hostnames = routing.httpRoute.hostnames;
+  const spec: HttpRoute['spec'] =
+    hostnames === undefined
+      ? { parentRefs, rules }
+      : { parentRefs, hostnames: [...hostnames], rules };
   return {
     apiVersion: HTTP_ROUTE_API_VERSION,
     kind: 'HTTPRoute',
