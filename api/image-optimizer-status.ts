@@ -38,7 +38,9 @@ export const ImageOptimizerStatusSchema = z.strictObject({
     .max(16)
     .optional()
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
-    .describe('Ready, Progressing, Degraded, Reconciling and Stalled (kstatus).'),
+    .describe(
+      'Ready, Progressing, Degraded and the kstatus pair Reconciling and Stalled; each carries the observedGeneration it describes.',
+    ),
   replicas: z
     .number()
     .int()
@@ -46,6 +48,13 @@ export const ImageOptimizerStatusSchema = z.strictObject({
     .optional()
     .describe('Optimizer pods that exist (for the scale subresource).'),
   readyReplicas: z.number().int().min(0).optional().describe('Optimizer pods that are ready.'),
+  optimizerReplicas: z
+    .string()
+    .max(32)
+    .optional()
+    .describe(
+      'Ready/desired optimizer pods, e.g. 2/3 (the Replicas column of kubectl get); desired is what the HPA chose when autoscaling.',
+    ),
   selector: z
     .string()
     .optional()
@@ -57,7 +66,14 @@ export const ImageOptimizerStatusSchema = z.strictObject({
   gatewayAddress: z
     .string()
     .optional()
-    .describe('Where the gateway answers: its load balancer, else its cluster DNS name.'),
-  gatewayReadyReplicas: z.number().int().min(0).optional().describe('Gateway pods that are ready.'),
+    .describe(
+      'Where the gateway answers: its load balancer, else its cluster DNS name. Absent in routing modes httpRoute and ingress.',
+    ),
+  gatewayReadyReplicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Gateway pods that are ready. Absent in routing modes httpRoute and ingress.'),
 });
 export type ImageOptimizerStatus = z.infer<typeof ImageOptimizerStatusSchema>;

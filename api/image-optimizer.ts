@@ -5,6 +5,7 @@ import { GATEWAY_METHODS, PROXY_DEFAULTS } from './gateway-config.ts';
 import { ImageOptimizerStatusSchema } from './image-optimizer-status.ts';
 import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
 import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
+import { RoutingSchema } from './routing.ts';
 import { SecretKeyRefSchema, URL_WITH_PASSWORD, urlHasPassword } from './secret-ref.ts';
 import {
   AutoscalingSchema,
@@ -17,6 +18,7 @@ import {
 } from './workload.ts';
 
 export * from './image-optimizer-status.ts';
+export * from './routing.ts';
 export * from './workload.ts';
 
 // The ImageOptimizer custom resource (nextimage.dev/v1alpha1), defined once: the CRD in
@@ -345,6 +347,7 @@ export const ImageOptimizerSpecSchema = rules(
     gateway: CrGatewaySchema.prefault({}),
     optimizer: CrOptimizerSchema.prefault({}),
     valkey: CrValkeySchema.prefault({}),
+    routing: RoutingSchema.prefault({ mode: 'gateway' }),
   }),
   [
     {
@@ -355,6 +358,13 @@ export const ImageOptimizerSpecSchema = rules(
       check: (s) =>
         !isFilesystem(s.imageOptimizer.storage) ||
         (s.optimizer.replicas <= 1 && s.optimizer.autoscaling === undefined),
+    },
+    {
+      rule: "self.routing.mode == 'gateway' || !has(self.gateway.applications)",
+      message:
+        'gateway.applications applies only to routing.mode gateway (httpRoute and ingress run no gateway of ours)',
+      fieldPath: '.gateway.applications',
+      check: (s) => s.routing.mode === 'gateway' || s.gateway.applications === undefined,
     },
   ],
 );

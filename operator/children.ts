@@ -16,6 +16,8 @@ export interface Applied {
   created: string[];
   /** The first failure, if any. */
   error?: Error;
+  /** The object whose apply failed first. */
+  failedObject?: KubernetesObject;
 }
 
 /**
@@ -39,10 +41,13 @@ export async function applyChildren(
       if (!existed) applied.created.push(objectKey(object));
     }),
   );
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined)
+  const index = results.findIndex((r) => r.status === 'rejected');
+  const failed = results[index];
+  if (failed?.status === 'rejected') {
     applied.error =
       failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    applied.failedObject = desired[index];
+  }
   return applied;
 }
 

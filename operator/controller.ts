@@ -41,8 +41,12 @@ export class Controller {
       informer.on((event, object) => this.#onPrimary(event, object));
     }
     for (const kind of CHILD_KINDS) {
-      for (const informer of options.caches.informersOf(kind))
+      for (const informer of options.caches.informersOf(kind)) {
         informer.on((_event, object) => this.#onChild(object));
+        // A CRD installed after start (the Gateway API): retry every resource at once, not
+        // when each one's failure backoff runs out.
+        if (kind.optional === true) informer.onServed(() => this.resyncAll());
+      }
     }
     // A Secret event wakes only the ImageOptimizers that reference that Secret.
     for (const informer of [

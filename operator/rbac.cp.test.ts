@@ -107,6 +107,30 @@ describe('the operator with exactly the RBAC the chart ships', () => {
       'the PDB and Valkey to be pruned',
     );
     await waitReady(admin, namespace, 'full', 60_000);
+    // Routing modes: an HTTPRoute, then an Ingress in its place (each pruned in turn).
+    const routePath = `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace}/httproutes/full`;
+    const ingressPath = `/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/full`;
+    const routing = (spec: Record<string, unknown>) =>
+      admin.request(
+        'PATCH',
+        crPath(namespace, 'full'),
+        { spec: { routing: spec } },
+        'application/merge-patch+json',
+      );
+    await routing({ mode: 'httpRoute', httpRoute: { parentRefs: [{ name: 'public' }] } });
+    await eventually(
+      async () => ((await admin.get(routePath)) === undefined ? undefined : true),
+      'the HTTPRoute',
+    );
+    await routing({ mode: 'ingress', httpRoute: null });
+    await eventually(
+      async () =>
+        (await admin.get(ingressPath)) !== undefined && (await admin.get(routePath)) === undefined
+          ? true
+          : undefined,
+      'the Ingress, and the HTTPRoute pruned',
+    );
+    await waitReady(admin, namespace, 'full', 60_000);
     const metrics = await (await fetch(`${operator?.metrics.url}/metrics`)).text();
     expect(metrics).toMatch(
       /controller_runtime_reconcile_errors_total\{controller="imageoptimizer"\} 0/,

@@ -17,6 +17,7 @@ import { childNames, selectorLabels, selectorString } from './render/names.ts';
 import { type RenderOptions, render } from './render/render.ts';
 import { secretUses } from './render/secret-refs.ts';
 import { VALKEY_PASSWORD_KEY } from './render/valkey.ts';
+import { applyFailure, type ObservedRoute } from './routing-status.ts';
 import { resolveSecrets } from './secrets.ts';
 import { computeStatus, type Observed, sameStatus } from './status.ts';
 
@@ -89,7 +90,7 @@ export class Reconciler {
     for (const key of applied.created)
       this.#d.events.emit(raw, 'Normal', 'Created', `created ${key}`);
     if (applied.error !== undefined) {
-      const failure = { reason: 'ApplyFailed', message: applied.error.message };
+      const failure = applyFailure(applied);
       await this.#writeStatus(raw, previous, this.#failedObservation(raw, failure));
       throw applied.error;
     }
@@ -107,6 +108,9 @@ export class Reconciler {
       ...this.#baseObservation(cr.metadata, cr.spec.gateway.service.port),
       optimizer: applied.objects.get(`Deployment/${names.optimizer}`) as V1Deployment | undefined,
       gateway: applied.objects.get(`Deployment/${names.gateway}`) as V1Deployment | undefined,
+      gatewayWanted: cr.spec.routing.mode === 'gateway',
+      routeWanted: cr.spec.routing.mode === 'httpRoute',
+      route: applied.objects.get(`HTTPRoute/${names.route}`) as ObservedRoute | undefined,
       valkey: applied.objects.get(`Deployment/${names.valkey}`) as V1Deployment | undefined,
       valkeyWanted: storage.managedValkey,
       gatewayService: applied.objects.get(`Service/${names.gateway}`) as V1Service | undefined,

@@ -1,5 +1,6 @@
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Condition, ImageOptimizerStatus } from '../api/image-optimizer.ts';
+import { type ObservedRoute, routeState } from './routing-status.ts';
 
 // Status as a pure function of what was observed: Ready, Progressing, Degraded, and the two
 // conditions kstatus reads (Flux, `kubectl wait`, Config Sync, cli-utils): Reconciling (True
@@ -11,6 +12,11 @@ export interface Observed {
   generation: number;
   optimizer?: V1Deployment | undefined;
   gateway?: V1Deployment | undefined;
+  /** False in routing modes httpRoute and ingress, which run no gateway of ours (default true). */
+  gatewayWanted?: boolean;
+  /** Routing mode httpRoute: the HTTPRoute as applied (its status says what the Gateways think). */
+  route?: ObservedRoute | undefined;
+  routeWanted?: boolean;
   /** Present only when a managed Valkey is part of the desired state. */
   valkey?: V1Deployment | undefined;
   valkeyWanted: boolean;
@@ -38,7 +44,14 @@ function withWarnings(
   );
 }
 
-type DeploymentState = { state: 'available' | 'progressing' | 'failed'; detail: string };
+/** How one part (a Deployment, the HTTPRoute) is doing, for computeStatus. */
+export type PartState = {
+  state: 'available' | 'progressing' | 'failed';
+  detail: string;
+  /** The condition reason when this part fails (default DeploymentFailed). */
+  reason?: string;
+};
+type DeploymentState = PartState;
 
 /** Whether a Deployment has fully rolled out its current generation. */
 export function deploymentState(name: string, d: V1Deployment | undefined): DeploymentState {
@@ -105,8 +118,12 @@ export function computeStatus(
 ): ImageOptimizerStatus {
   const at = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const prev = previous?.conditions;
-  const parts = [deploymentState('gateway', o.gateway), deploymentState('optimizer', o.optimizer)];
+  const gatewayWanted = o.gatewayWanted !== false;
+  const parts: PartState[] = [];
+  if (gatewayWanted) parts.push(deploymentState('gateway', o.gateway));
+  parts.push(deploymentState('optimizer', o.optimizer));
   if (o.valkeyWanted) parts.push(deploymentState('valkey', o.valkey));
+  if (o.routeWanted === true) parts.push(routeState(o.route));
   const failed = parts.filter((p) => p.state === 'failed');
   const waiting = parts.filter((p) => p.state === 'progressing');
 
@@ -127,12 +144,13 @@ export function computeStatus(
     ];
   } else if (failed.length > 0) {
     const message = failed.map((p) => p.detail).join('; ');
+    const reason = failed[0]?.reason ?? 'DeploymentFailed';
     conditions = [
-      c('Ready', 'False', 'DeploymentFailed', message),
-      c('Progressing', 'False', 'DeploymentFailed', message),
-      c('Degraded', 'True', 'DeploymentFailed', message),
-      c('Reconciling', 'False', 'DeploymentFailed', 'stopped: see Stalled'),
-      c('Stalled', 'True', 'DeploymentFailed', message),
+      c('Ready', 'False', reason, message),
+      c('Progressing', 'False', reason, message),
+      c('Degraded', 'True', reason, message),
+      c('Reconciling', 'False', reason, 'stopped: see Stalled'),
+      c('Stalled', 'True', reason, message),
     ];
   } else if (waiting.length > 0) {
     const message = waiting.map((p) => p.detail).join('; ');
@@ -153,16 +171,21 @@ export function computeStatus(
       c('Stalled', 'False', 'AsExpected', 'no failures'),
     ];
   }
-  return {
+  const readyReplicas = o.optimizer?.status?.readyReplicas ?? 0;
+  const status: ImageOptimizerStatus = {
     observedGeneration: o.generation,
     conditions: withWarnings(conditions, o.warnings),
     replicas: o.optimizer?.status?.replicas ?? 0,
-    readyReplicas: o.optimizer?.status?.readyReplicas ?? 0,
+    readyReplicas,
+    optimizerReplicas: `${readyReplicas}/${o.optimizer?.spec?.replicas ?? 0}`,
     selector: o.selector,
     storage: o.storage,
-    gatewayAddress: gatewayAddress(o),
-    gatewayReadyReplicas: o.gateway?.status?.readyReplicas ?? 0,
   };
+  if (gatewayWanted) {
+    status.gatewayAddress = gatewayAddress(o);
+    status.gatewayReadyReplicas = o.gateway?.status?.readyReplicas ?? 0;
+  }
+  return status;
 }
 
 function canonical(value: unknown): unknown {

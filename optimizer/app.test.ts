@@ -83,6 +83,25 @@ describe('/_next/image routing and errors (statements 1–4)', () => {
     expect(head.body.length).toBe(0);
   });
 
+  // Routing mode ingress cannot match on method, so every method reaches the optimizer.
+  it('answers PUT, PATCH and a POST with a body as Next.js does: the image, the body ignored', async () => {
+    for (const [method, body, type] of [
+      ['POST', '{"a":1}', 'application/json'],
+      ['POST', 'a=1', 'application/x-www-form-urlencoded'],
+      ['PUT', 'x'.repeat(64 * 1024), 'application/octet-stream'],
+      ['PATCH', undefined, undefined],
+    ] as const) {
+      const res = await request(`${optimizer.url}${img('/photo.jpg')}`, {
+        method,
+        body,
+        headers: type === undefined ? {} : { 'content-type': type },
+      });
+      await res.body.arrayBuffer();
+      expect(res.statusCode, method).toBe(200);
+      expect(res.headers['content-type'], method).toBe('image/jpeg');
+    }
+  });
+
   it('sends validation errors as plain chunked text with no Content-Type', async () => {
     const res = await get('/_next/image?url=/photo.jpg&w=641&q=75');
     expect(res.status).toBe(400);

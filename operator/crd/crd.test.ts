@@ -73,7 +73,7 @@ describe('the ImageOptimizer CRD', () => {
     });
   });
 
-  it('has status and scale subresources and the printer columns Ready, Replicas, Storage, Age', () => {
+  it('has status and scale subresources and the printer columns Ready, Replicas, Mode, Storage, Age', () => {
     const version = ((buildCrd().spec as Node).versions as Node[])[0] as Node;
     expect(version.subresources).toEqual({
       status: {},
@@ -86,7 +86,12 @@ describe('the ImageOptimizer CRD', () => {
     const columns = (version.additionalPrinterColumns as Node[])
       .filter((c) => c.priority === undefined)
       .map((c) => c.name);
-    expect(columns).toEqual(['Ready', 'Replicas', 'Storage', 'Age']);
+    expect(columns).toEqual(['Ready', 'Replicas', 'Mode', 'Storage', 'Age']);
+    const paths = Object.fromEntries(
+      (version.additionalPrinterColumns as Node[]).map((c) => [c.name, c.jsonPath]),
+    );
+    expect(paths.Replicas).toBe('.status.optimizerReplicas');
+    expect(paths.Mode).toBe('.spec.routing.mode');
   });
 
   it('keeps the guide defaults in the schema and marks conditions as a map keyed by type', () => {

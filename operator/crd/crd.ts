@@ -61,9 +61,15 @@ export function buildCrd(): Record<string, unknown> {
             { name: 'Ready', type: 'string', jsonPath: `${readyColumn}.status` },
             {
               name: 'Replicas',
-              type: 'integer',
-              description: 'Ready optimizer pods',
-              jsonPath: '.status.readyReplicas',
+              type: 'string',
+              description: 'Ready/desired optimizer pods',
+              jsonPath: '.status.optimizerReplicas',
+            },
+            {
+              name: 'Mode',
+              type: 'string',
+              description: 'Routing mode: gateway, httpRoute or ingress',
+              jsonPath: '.spec.routing.mode',
             },
             { name: 'Storage', type: 'string', jsonPath: '.status.storage' },
             { name: 'Reason', type: 'string', priority: 1, jsonPath: `${readyColumn}.reason` },

@@ -35,7 +35,9 @@ export class Caches {
         const name = `${kind.plural}${ns === undefined ? '' : `@${ns}`}`;
         perNs.set(
           ns ?? '*',
-          new Informer(name, kc, client, resourcePath(kind, ns), selector, logger),
+          new Informer(name, kc, client, resourcePath(kind, ns), selector, logger, {
+            optional: kind.optional,
+          }),
         );
       }
       this.#byKind.set(keyOf(kind), perNs);
@@ -45,7 +47,9 @@ export class Caches {
       const path = resourcePath(SECRET, ns);
       this.#userSecrets.set(
         ns ?? '*',
-        new Informer(name, kc, client, path, UNMANAGED_SELECTOR, logger, UNUSABLE_SECRET_TYPES),
+        new Informer(name, kc, client, path, UNMANAGED_SELECTOR, logger, {
+          fieldSelector: UNUSABLE_SECRET_TYPES,
+        }),
       );
     }
   }

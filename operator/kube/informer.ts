@@ -1,5 +1,6 @@
 import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/logger.ts';
+import { KubeApiError } from '../errors.ts';
 import type { KubeClient } from './client.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -25,6 +26,8 @@ export class Informer<T extends KubernetesObject> {
   #restartTimer: NodeJS.Timeout | undefined;
   #onSynced: Array<() => void> = [];
   #lastEventAt = 0;
+  #absent = false;
+  readonly #onServed: Array<() => void> = [];
 
   constructor(
     name: string,
@@ -33,12 +36,25 @@ export class Informer<T extends KubernetesObject> {
     path: string,
     labelSelector: string | undefined,
     logger: Logger,
-    fieldSelector?: string,
+    options: { fieldSelector?: string; optional?: boolean } = {},
   ) {
     this.name = name;
     this.#logger = logger.child({ informer: name });
+    const { fieldSelector, optional = false } = options;
     const listFn = async () => {
-      const list = await client.list<T>(path, labelSelector, fieldSelector);
+      const list = await client
+        .list<T>(path, labelSelector, fieldSelector)
+        .catch((err: unknown) => {
+          // An optional API that is not served holds no objects: synced and empty, and the
+          // backoff below keeps listing, so installing its CRD later is noticed.
+          if (optional && err instanceof KubeApiError && err.status === 404) this.#markAbsent();
+          throw err;
+        });
+      if (this.#absent) {
+        this.#absent = false;
+        this.#logger.info('API served now');
+        for (const handler of this.#onServed) handler();
+      }
       return { apiVersion: 'v1', kind: 'List', items: list.items, metadata: list.metadata ?? {} };
     };
     this.#lw = new ListWatch<T>(path, new Watch(kc), listFn, false, labelSelector, fieldSelector);
@@ -72,6 +88,26 @@ export class Informer<T extends KubernetesObject> {
 
   get synced(): boolean {
     return this.#synced;
+  }
+
+  /** Registers a handler for an optional API that was absent and is served now (its CRD arrived). */
+  onServed(handler: () => void): void {
+    this.#onServed.push(handler);
+  }
+
+  /** True while an optional API answers 404 (its CRD is not installed). */
+  get absent(): boolean {
+    return this.#absent;
+  }
+
+  #markAbsent(): void {
+    if (!this.#absent)
+      this.#logger.info('API not served (CRD not installed?); looking again later');
+    this.#absent = true;
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const resolve of this.#onSynced.splice(0)) resolve();
+    }
   }
 
   /** Milliseconds since the last add/update/delete (Infinity before the first). */
@@ -118,7 +154,7 @@ export class Informer<T extends KubernetesObject> {
       Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.#failures) * (0.5 + Math.random() / 2);
     this.#failures += 1;
     const message = err instanceof Error ? err.message : String(err);
-    this.#logger.warn(
+    this.#logger[this.#absent ? 'debug' : 'warn'](
       { err: message, retryInMs: Math.round(delay), failures: this.#failures },
       'list/watch failed; restarting',
     );

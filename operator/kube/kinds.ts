@@ -5,6 +5,11 @@ export interface ResourceKind {
   apiVersion: string;
   kind: string;
   plural: string;
+  /**
+   * The API may not be served (a CRD the cluster may lack, such as the Gateway API's): its
+   * informer counts as synced, empty, while the API answers 404, and keeps looking for it.
+   */
+  optional?: boolean;
 }
 
 export const IMAGE_OPTIMIZER: ResourceKind = {
@@ -20,6 +25,12 @@ export const LEASE: ResourceKind = {
 export const EVENT: ResourceKind = { apiVersion: 'v1', kind: 'Event', plural: 'events' };
 
 export const SECRET: ResourceKind = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' };
+export const HTTP_ROUTE: ResourceKind = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  plural: 'httproutes',
+  optional: true,
+};
 
 /** Every kind render can produce; the operator watches and prunes exactly these. */
 export const CHILD_KINDS: readonly ResourceKind[] = [
@@ -34,6 +45,8 @@ export const CHILD_KINDS: readonly ResourceKind[] = [
   },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', plural: 'ingresses' },
+  HTTP_ROUTE,
 ];
 
 /** The kind entry for an object's apiVersion/kind; throws for kinds the operator does not know. */

@@ -4,7 +4,8 @@ import { API_VERSION, type ImageOptimizer, KIND } from '../../api/image-optimize
 // Names, labels and ports shared by every builder: one place, so the operator's pruning,
 // the NetworkPolicy and the Services can never disagree about which pod is which.
 
-export type Component = 'optimizer' | 'gateway' | 'valkey';
+/** `routing` labels the HTTPRoute or Ingress of routing modes httpRoute and ingress; it has no pods. */
+export type Component = 'optimizer' | 'gateway' | 'valkey' | 'routing';
 
 export const PORTS = { optimizer: 3000, gateway: 3042, gatewayAdmin: 3043, valkey: 6379 } as const;
 export const CONFIG_DIR = '/etc/next-image';
@@ -25,6 +26,8 @@ export interface ChildNames {
   gateway: string;
   gatewayConfig: string;
   valkey: string;
+  /** The HTTPRoute or Ingress: named like the resource itself. */
+  route: string;
 }
 
 /** The names of one ImageOptimizer's children. */
@@ -35,6 +38,7 @@ export function childNames(cr: string): ChildNames {
     gateway: `${cr}-gateway`,
     gatewayConfig: `${cr}-gateway-config`,
     valkey: `${cr}-valkey`,
+    route: cr,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   optimizerDisruptionBudget,
   optimizerService,
 } from './optimizer.ts';
+import { httpRoute, ingress } from './routing.ts';
 import { inlineSecretWarnings, secretUses } from './secret-refs.ts';
 import { planStorage, type StoragePlan } from './storage.ts';
 import { valkeyDeployment, valkeyNetworkPolicy, valkeySecret, valkeyService } from './valkey.ts';
@@ -56,13 +57,33 @@ export function storageOf(cr: ImageOptimizer, options: RenderOptions): StoragePl
   return planStorage(cr.spec, { host, port: PORTS.valkey, password: options.valkeyPassword });
 }
 
+/** Routing mode gateway: the gateway's config, Service and Deployment. */
+function gatewayObjects(
+  cr: ImageOptimizer,
+  image: string,
+  options: RenderOptions,
+): KubernetesObject[] {
+  const names = childNames(cr.metadata.name);
+  const gatewayJson = configText(gatewayConfig(cr, options.clusterDomain));
+  const gatewayConfigMap: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: childMeta(cr, names.gatewayConfig, 'gateway'),
+    data: { 'gateway.json': gatewayJson },
+  };
+  return [
+    gatewayConfigMap,
+    gatewayService(cr),
+    gatewayDeployment(cr, image, configHash(gatewayJson)),
+  ];
+}
+
 /** Every object one ImageOptimizer needs. Pure and deterministic: same input, same output. */
 export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
   const names = childNames(cr.metadata.name);
   const image = cr.spec.image ?? options.image;
   const storage = storageOf(cr, options);
   const optimizerJson = configText(optimizerConfig(cr, storage, options.clusterDomain));
-  const gatewayJson = configText(gatewayConfig(cr, options.clusterDomain));
 
   // The optimizer config can carry credentials (a storage URL with a password), so it is a Secret.
   const optimizerSecret: V1Secret = {
@@ -71,12 +92,6 @@ export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
     metadata: childMeta(cr, names.optimizerConfig, 'optimizer'),
     type: 'Opaque',
     data: { 'optimizer.json': Buffer.from(optimizerJson).toString('base64') },
-  };
-  const gatewayConfigMap: V1ConfigMap = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: childMeta(cr, names.gatewayConfig, 'gateway'),
-    data: { 'gateway.json': gatewayJson },
   };
 
   const objects: Array<KubernetesObject | undefined> = [];
@@ -98,10 +113,10 @@ export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
     }),
     optimizerAutoscaler(cr),
     optimizerDisruptionBudget(cr),
-    gatewayConfigMap,
-    gatewayService(cr),
-    gatewayDeployment(cr, image, configHash(gatewayJson)),
   );
+  // Routing modes httpRoute and ingress run no gateway of ours (switching prunes it).
+  if (cr.spec.routing.mode === 'gateway') objects.push(...gatewayObjects(cr, image, options));
+  objects.push(httpRoute(cr), ingress(cr));
   return {
     objects: objects.filter((o): o is KubernetesObject => o !== undefined),
     storage,

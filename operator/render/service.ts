@@ -13,7 +13,7 @@ export interface ServicePort {
 /** The Service in front of one component's pods; named like the component's Deployment. */
 export function componentService(
   cr: ImageOptimizer,
-  component: Component,
+  component: Exclude<Component, 'routing'>,
   { name, port, type = 'ClusterIP' }: ServicePort,
 ): V1Service {
   return {

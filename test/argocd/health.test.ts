@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { computeStatus, type Observed } from '../../operator/status.ts';
 import { toLuaLiteral } from './lua-literal.ts';
 
 // Runs argocd/health.lua with the Lua interpreter from Debian (apt package lua5.4) over
@@ -81,6 +82,31 @@ describe('argocd/health.lua', () => {
     });
     expect((await runHealth(at(2, 1))).status).toBe('Progressing');
     expect((await runHealth(at(2, 2))).status).toBe('Healthy');
+  });
+
+  it.each([
+    ['Healthy', {}],
+    ['Progressing', { optimizer: undefined }],
+    ['Degraded', { failure: { reason: 'GatewayAPIMissing', message: 'install the Gateway API' } }],
+  ])('reports %s for what the operator writes (computeStatus)', async (health, change) => {
+    const deployment = {
+      metadata: { generation: 1 },
+      spec: { replicas: 1, selector: {}, template: {} },
+      status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
+    };
+    const observed: Observed = {
+      generation: 2,
+      optimizer: deployment,
+      gatewayWanted: false,
+      valkeyWanted: false,
+      gatewayDnsAddress: 'http://x',
+      storage: 'memory',
+      selector: 'a=b',
+      ...change,
+    };
+    const status = computeStatus(observed, undefined, new Date('2026-11-24T06:00:00Z'));
+    const result = await runHealth({ metadata: { generation: 2 }, status });
+    expect(result.status).toBe(health);
   });
 
   it('uses no syntax newer than Lua 5.1 (Argo CD runs gopher-lua)', () => {

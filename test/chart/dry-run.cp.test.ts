@@ -21,7 +21,12 @@ const dryRun = (object: RawObject): Promise<RawObject> => apply(object, MANAGER,
 
 async function examples(): Promise<RawObject[]> {
   const out: RawObject[] = [];
-  for (const file of ['minimal.yaml', 'production.yaml']) {
+  for (const file of [
+    'minimal.yaml',
+    'production.yaml',
+    'routing-httproute.yaml',
+    'routing-ingress.yaml',
+  ]) {
     const text = await readFile(join(ROOT, 'examples', file), 'utf8');
     for (const doc of parseAllDocuments(text)) out.push(doc.toJS() as RawObject);
   }

@@ -51,6 +51,16 @@ describe('examples/', () => {
     );
   });
 
+  it.each([
+    ['routing-httproute.yaml', 'HTTPRoute'],
+    ['routing-ingress.yaml', 'Ingress'],
+  ])('%s becomes an optimizer and one %s, no gateway', async (file, route) => {
+    const kinds = await kindsOf(file);
+    expect(kinds.filter((k) => k === 'Deployment')).toHaveLength(1);
+    expect(kinds.filter((k) => k === route)).toHaveLength(1);
+    expect(kinds).not.toContain('ConfigMap');
+  });
+
   it('renders no Argo CD tracking metadata onto any child (nothing for Argo CD to prune or diff)', async () => {
     for (const file of ['minimal.yaml', 'production.yaml']) {
       const cr = ImageOptimizerSchema.parse(

@@ -25,14 +25,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-/** The repository's generated CRDs (crds/*.yaml), so the GC knows them from the start. */
+/**
+ * The repository's generated CRDs (crds/*.yaml), so the GC knows them from the start, and the
+ * vendored third-party CRDs our children use (test/control-plane/crds/: the Gateway API).
+ */
 function projectCrdFiles(root: string): string[] {
-  const dir = resolve(root, 'crds');
+  return [resolve(root, 'crds'), resolve(root, 'test/control-plane/crds')].flatMap(yamlFiles);
+}
+
+function yamlFiles(dir: string): string[] {
   try {
     return readdirSync(dir)
       .filter((name) => name.endsWith('.yaml'))
+      .sort()
       .map((name) => join(dir, name));
   } catch {
-    return []; // no crds/ yet: nothing to pre-install
+    return []; // no such dir yet: nothing to pre-install
   }
 }

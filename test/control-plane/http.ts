@@ -15,6 +15,8 @@ export interface SimpleRequest {
   readonly body?: string;
   /** Default application/json when there is a body. */
   readonly contentType?: string;
+  /** An Accept header, e.g. the Table form kubectl get asks for. */
+  readonly accept?: string;
   readonly timeoutMs?: number;
 }
 
@@ -24,6 +26,7 @@ export function simpleRequest(url: string, opts: SimpleRequest = {}): Promise<Si
   const headers: Record<string, string> = {};
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  if (opts.accept !== undefined) headers.accept = opts.accept;
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(

@@ -74,6 +74,18 @@
     - networking.k8s.io
   resources:
     - networkpolicies
+    - ingresses
+  verbs:
+    - get
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
+    - gateway.networking.k8s.io
+  resources:
+    - httproutes
   verbs:
     - get
     - list
