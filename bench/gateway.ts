@@ -252,6 +252,15 @@ export async function benchGateway(
       },
     ];
     const load = loadavg()[0];
+    // Columns measured back to back share the machine's load of that moment: the per-round
+    // CPU ratio is steadier than the ratio of medians when others use the cores.
+    const paired = (a: string, b: string): string => {
+      const ra = runs.get(a) ?? [];
+      const rb = runs.get(b) ?? [];
+      if (ra.length === 0 || rb.length === 0) return 'n/a';
+      const each = ra.map((m, i) => (rb[i]?.hopCpu ?? Number.NaN) / m.hopCpu);
+      return `${median(each).toFixed(2)} (rounds: ${each.map((r) => r.toFixed(2)).join(', ')})`;
+    };
     const markdown = renderMarkdown({
       title: 'Gateway: cache hits straight to the optimizer and through each proxy',
       context: [
@@ -262,6 +271,8 @@ export async function benchGateway(
         'CPU ms/req is the hop\'s own process tree (for "direct": the optimizer\'s), from /proc/<pid>/stat over the run; ' +
           "the notes give the whole path (optimizer + hop). Every proxy has the guide's routes and logs at warn.",
         'gw/plt and gw/nginx are judged by CPU per request (the middle column): on a shared machine req/s is mostly noise.',
+        `Per-round CPU ratios, median first: gw/plt ${paired('gw', 'plt')} (target ≥ 1.2); ` +
+          `gw/nginx ${paired('gw', 'nginx')}.`,
       ],
       rows: [...rows, ...skipped],
       ratios,

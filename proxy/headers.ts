@@ -33,11 +33,7 @@ export function stripHopByHop<H extends IncomingHttpHeaders | OutgoingHttpHeader
   const listed = connection === undefined ? undefined : listedInConnection(connection);
   let out: Record<string, unknown> | undefined;
   for (const name in headers) {
-    if (
-      HOP_BY_HOP.has(name) ||
-      headers[name] === undefined ||
-      listed?.includes(name) === true
-    ) {
+    if (HOP_BY_HOP.has(name) || headers[name] === undefined || listed?.includes(name) === true) {
       out ??= { ...headers };
       delete out[name];
     }
