@@ -1,8 +1,10 @@
-// The gateway case of `npm run bench` (issue 4 §6): cache-hit throughput of /_next/image
-// through the gateway versus straight to the optimizer, in the same run, and the gateway's
-// p50 overhead. Real processes: an optimizer and a gateway (`next-image` children), a static
-// origin for the one cache miss in this process, and a closed-loop undici load.
-// Run alone: node bench/gateway.ts
+// The gateway case of `npm run bench` (issue 4 §6, issue 15 §3): cache hits of /_next/image
+// straight to the optimizer and through three proxies on the guide's routes, side by side in
+// one run — our gateway, the real @platformatic/gateway from npm, and nginx (keep-alive
+// upstreams) as the native baseline — with the CPU each hop's own process spends per request.
+// Real processes throughout: an optimizer, the proxies as children, a static origin for the
+// one cache miss in this process, and a closed-loop undici load.
+// Run alone: node bench/gateway.ts [--quick]
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,106 +12,138 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '../lib/logger.ts';
 import { startStaticServer } from '../lib/static-server.ts';
 import { runLoad } from './lib/load.ts';
+import { nginxBinary, startNginx } from './lib/nginx.ts';
 import { type Child, cpuMs, freePort, start, stop, waitReady } from './lib/proc.ts';
-import type { RunStats } from './lib/stats.ts';
+import { type Ratio, type Row, renderMarkdown } from './lib/report.ts';
+import { median, type RunStats } from './lib/stats.ts';
 
 /** Knobs of the gateway bench. */
 export interface GatewayBenchOptions {
   concurrency: number;
-  /** Length of each measured run; runs alternate direct/gateway `rounds` times. */
+  /**
+   * Requests per measured run (a fixed load of hits, so CPU per request does not depend on
+   * how busy the machine is); a run stops early after `runMs`. The columns take turns,
+   * `rounds` times, after a warm-up of `warmup` requests each.
+   */
+  requests: number;
+  warmup: number;
   runMs: number;
   rounds: number;
-  /** Also measure a gateway with this many workers (0 or 1: skip). */
+  /** Also measure our gateway with this many workers (0 or 1: skip). */
   workers: number;
   log: (line: string) => void;
 }
 
 export const defaultGatewayBenchOptions: GatewayBenchOptions = {
   concurrency: 32,
-  runMs: 3_000,
+  requests: 4_000,
+  warmup: 3_000,
+  runMs: 20_000,
   rounds: 3,
   workers: 2,
   log: (line) => process.stderr.write(`[bench:gateway] ${line}\n`),
 };
 
 const CLI = fileURLToPath(new URL('../bin/next-image.js', import.meta.url));
+const PLATFORMATIC = fileURLToPath(
+  new URL('../test/support/platformatic-gateway.ts', import.meta.url),
+);
 const SAMPLES = fileURLToPath(new URL('../assets/samples/', import.meta.url));
 const IMAGE = '/_next/image?url=%2Fmountains.jpg&w=1080&q=75';
 const HEADERS = { accept: 'image/avif,image/webp,*/*' };
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
-async function startChild(
-  command: 'optimizer' | 'gateway',
-  config: unknown,
-  dir: string,
-  port: number,
-): Promise<Child> {
-  const file = join(dir, `${command}-${port}.json`);
-  await writeFile(file, JSON.stringify(config));
-  return start(command, process.execPath, [CLI, command, '--config', file, '--port', String(port)]);
-}
-
-/** A gateway child with the guide's routes in front of `optimizerUrl`; resolves once ready. */
-async function startGatewayChild(
-  dir: string,
-  optimizerUrl: string,
-  fallbackUrl: string,
-  workers: number,
-): Promise<{ child: Child; url: string }> {
-  const port = await freePort();
-  const adminPort = await freePort();
-  const child = await startChild(
-    'gateway',
+/** The guide's gateway block (section 3): the same routes for every proxy. */
+const guideBlock = (optimizer: string, fallback: string) => ({
+  applications: [
     {
-      server: { hostname: '127.0.0.1', logger: { level: 'warn' } },
-      gateway: {
-        applications: [
-          { id: 'optimizer', proxy: { prefix: '/', routes: ['/_next/image'], methods: ['GET'] } },
-          { id: 'fallback', proxy: { prefix: '/', routes: ['/*'] } },
-        ],
-      },
-      discovery: { apps: { optimizer: optimizerUrl, fallback: fallbackUrl } },
-      admin: { port: adminPort },
-      workers,
+      id: 'optimizer',
+      origin: optimizer,
+      proxy: { prefix: '/', routes: ['/_next/image'], methods: ['GET' as const] },
     },
-    dir,
-    port,
-  );
-  await waitReady(child, `http://127.0.0.1:${adminPort}/readyz`, 30_000);
-  return { child, url: `http://127.0.0.1:${port}` };
+    { id: 'fallback', origin: fallback, proxy: { prefix: '/', routes: ['/*'] } },
+  ],
+});
+
+/** One thing to measure: where the load goes and which process is the hop. */
+interface Column {
+  id: string;
+  label: string;
+  url: string;
+  /** The hop's process (its descendants included); the optimizer's for the direct column. */
+  pid: number;
 }
 
 interface Measured {
   stats: RunStats;
-  /** CPU ms per request of the serving processes (optimizer, plus gateway when used). */
-  cpuMsPerRequest: number;
-  /** CPU ms per request of the last pid alone (the gateway, when used). */
-  lastCpuMsPerRequest: number;
+  /** CPU ms per request of the hop's process alone. */
+  hopCpu: number;
+  /** CPU ms per request of the optimizer plus the hop. */
+  pathCpu: number;
 }
 
 async function measure(
-  origin: string,
-  pids: number[],
+  column: Column,
+  optimizerPid: number,
   options: GatewayBenchOptions,
 ): Promise<Measured> {
-  const cpuBefore = pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
-  const last = pids.at(-1);
-  const lastBefore = last === undefined ? 0 : cpuMs(last);
+  const pids = column.pid === optimizerPid ? [optimizerPid] : [optimizerPid, column.pid];
+  const before = pids.map(cpuMs);
   const stats = await runLoad({
-    origin,
+    origin: column.url,
     request: () => ({ path: IMAGE, headers: HEADERS }),
     concurrency: options.concurrency,
-    count: Number.MAX_SAFE_INTEGER,
+    count: options.requests,
     maxMs: options.runMs,
   });
-  const cpu = pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - cpuBefore;
-  const lastCpu = last === undefined ? 0 : cpuMs(last) - lastBefore;
+  const used = pids.map((pid, i) => cpuMs(pid) - (before[i] ?? 0));
   const per = (ms: number): number => (stats.count > 0 ? ms / stats.count : Number.NaN);
-  return { stats, cpuMsPerRequest: per(cpu), lastCpuMsPerRequest: per(lastCpu) };
+  return {
+    stats,
+    hopCpu: per(used.at(-1) ?? 0),
+    pathCpu: per(used.reduce((sum, ms) => sum + ms, 0)),
+  };
+}
+
+async function startOurs(
+  dir: string,
+  block: ReturnType<typeof guideBlock>,
+  workers: number,
+): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const file = join(dir, `gateway-${port}.json`);
+  await writeFile(
+    file,
+    JSON.stringify({
+      server: { hostname: '127.0.0.1', logger: { level: 'warn' } },
+      gateway: block,
+      admin: { port: adminPort },
+      workers,
+    }),
+  );
+  const child = start('gateway', process.execPath, [
+    CLI,
+    'gateway',
+    '-c',
+    file,
+    '--port',
+    `${port}`,
+  ]);
+  await waitReady(child, `http://127.0.0.1:${adminPort}/readyz`, 30_000);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function startPlatformatic(
+  dir: string,
+  block: ReturnType<typeof guideBlock>,
+): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const file = join(dir, 'platformatic.json');
+  await writeFile(file, JSON.stringify({ gateway: block, port }));
+  const child = start('@platformatic/gateway', process.execPath, [PLATFORMATIC, file]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(child, `${url}${IMAGE}`, 60_000);
+  return { child, url };
 }
 
 /** Runs the bench; returns the numbers and a Markdown section. */
@@ -123,98 +157,135 @@ export async function benchGateway(
     logger: createLogger('bench-samples', 'warn'),
   });
   const children: Child[] = [];
+  const skipped: Row[] = [];
   try {
     const optimizerPort = await freePort();
     const optimizerUrl = `http://127.0.0.1:${optimizerPort}`;
-    const optimizer = await startChild(
-      'optimizer',
-      {
+    const optimizerFile = join(dir, 'optimizer.json');
+    await writeFile(
+      optimizerFile,
+      JSON.stringify({
         server: { hostname: '127.0.0.1', logger: { level: 'warn' } },
         next: { imageOptimizer: { fallback: 'fallback' } },
         discovery: { apps: { fallback: samples.url } },
-      },
-      dir,
-      optimizerPort,
+      }),
     );
+    const optimizer = start('optimizer', process.execPath, [
+      CLI,
+      'optimizer',
+      '--config',
+      optimizerFile,
+      '--port',
+      String(optimizerPort),
+    ]);
     children.push(optimizer);
     await waitReady(optimizer, `${optimizerUrl}/healthz`, 30_000);
-
-    const single = await startGatewayChild(dir, optimizerUrl, samples.url, 1);
-    children.push(single.child);
-    const multi =
-      options.workers > 1
-        ? await startGatewayChild(dir, optimizerUrl, samples.url, options.workers)
-        : undefined;
-    if (multi !== undefined) children.push(multi.child);
-    const gatewayUrl = single.url;
-
-    // One miss fills the cache; a warm-up run of each path lets the JIT settle.
-    const warm = { ...options, runMs: Math.min(3_000, options.runMs) };
-    await measure(gatewayUrl, [], warm);
-    await measure(optimizerUrl, [], warm);
-    if (multi !== undefined) await measure(multi.url, [], warm);
-
     const optimizerPid = optimizer.proc.pid ?? 0;
-    const gatewayPid = single.child.proc.pid ?? 0;
-    const direct: Measured[] = [];
-    const through: Measured[] = [];
-    const throughWorkers: Measured[] = [];
-    for (let round = 0; round < options.rounds; round++) {
-      direct.push(await measure(optimizerUrl, [optimizerPid], options));
-      through.push(await measure(gatewayUrl, [optimizerPid, gatewayPid], options));
-      if (multi !== undefined) {
-        throughWorkers.push(
-          await measure(multi.url, [optimizerPid, multi.child.proc.pid ?? 0], options),
-        );
-      }
-      options.log(
-        `round ${round + 1}: direct ${direct.at(-1)?.stats.rps.toFixed(0)} req/s, ` +
-          `gateway ${through.at(-1)?.stats.rps.toFixed(0)} req/s` +
-          (multi === undefined
-            ? ''
-            : `, gateway ×${options.workers} ${throughWorkers.at(-1)?.stats.rps.toFixed(0)} req/s`),
+    const block = guideBlock(optimizerUrl, samples.url);
+
+    const columns: Column[] = [
+      { id: 'direct', label: 'client → optimizer', url: optimizerUrl, pid: optimizerPid },
+    ];
+    const add = (id: string, label: string, started: { child: Child; url: string }): void => {
+      children.push(started.child);
+      columns.push({ id, label, url: started.url, pid: started.child.proc.pid ?? 0 });
+    };
+    add('gw', 'client → our gateway → optimizer', await startOurs(dir, block, 1));
+    try {
+      add('plt', 'client → @platformatic/gateway → optimizer', await startPlatformatic(dir, block));
+    } catch (error: unknown) {
+      skipped.push({ id: 'plt', label: '@platformatic/gateway', error: String(error) });
+    }
+    const nginx = nginxBinary();
+    if (nginx === undefined) {
+      skipped.push({
+        id: 'nginx',
+        label: 'nginx',
+        error: 'skipped: nginx is not installed (apt-get install -y nginx)',
+      });
+    } else {
+      const port = await freePort();
+      const child = await startNginx(nginx, dir, port, {
+        optimizer: optimizerUrl,
+        fallback: samples.url,
+      });
+      const url = `http://127.0.0.1:${port}`;
+      await waitReady(child, `${url}${IMAGE}`, 30_000);
+      add('nginx', 'client → nginx → optimizer', { child, url });
+    }
+    if (options.workers > 1) {
+      add(
+        `gw×${options.workers}`,
+        `client → our gateway (${options.workers} workers) → optimizer`,
+        await startOurs(dir, block, options.workers),
       );
     }
-    const directRps = median(direct.map((m) => m.stats.rps));
-    const gatewayRps = median(through.map((m) => m.stats.rps));
-    const directP50 = median(direct.map((m) => m.stats.p50Ms));
-    const gatewayP50 = median(through.map((m) => m.stats.p50Ms));
-    const errors = [...direct, ...through, ...throughWorkers].reduce(
-      (sum, m) => sum + m.stats.errors,
-      0,
-    );
-    const workersRps =
-      throughWorkers.length > 0 ? median(throughWorkers.map((m) => m.stats.rps)) : undefined;
-    const result = {
-      cpus: availableParallelism(),
-      concurrency: options.concurrency,
-      runMs: options.runMs,
-      rounds: options.rounds,
-      directRps: Math.round(directRps),
-      gatewayRps: Math.round(gatewayRps),
-      ratio: Number((gatewayRps / directRps).toFixed(3)),
-      target: 0.85,
-      directP50Ms: Number(directP50.toFixed(2)),
-      gatewayP50Ms: Number(gatewayP50.toFixed(2)),
-      p50OverheadMs: Number((gatewayP50 - directP50).toFixed(2)),
-      directCpuMsPerRequest: Number(median(direct.map((m) => m.cpuMsPerRequest)).toFixed(3)),
-      gatewayPathCpuMsPerRequest: Number(median(through.map((m) => m.cpuMsPerRequest)).toFixed(3)),
-      gatewayOnlyCpuMsPerRequest: Number(
-        median(through.map((m) => m.lastCpuMsPerRequest)).toFixed(3),
-      ),
-      loadAverage: loadavg()[0],
-      workers: options.workers,
-      workersRps: workersRps === undefined ? undefined : Math.round(workersRps),
-      workersRatio:
-        workersRps === undefined ? undefined : Number((workersRps / directRps).toFixed(3)),
-      workersP50Ms:
-        throughWorkers.length > 0
-          ? Number(median(throughWorkers.map((m) => m.stats.p50Ms)).toFixed(2))
-          : undefined,
-      errors,
-      notes: [...new Set([...direct, ...through].flatMap((m) => m.stats.notes))],
+
+    // One miss fills the cache; a warm-up run of each column lets the JITs settle.
+    const warm = { ...options, requests: options.warmup };
+    for (const column of columns) await measure(column, optimizerPid, warm);
+    const runs = new Map<string, Measured[]>(columns.map((c) => [c.id, []]));
+    for (let round = 0; round < options.rounds; round++) {
+      const line: string[] = [];
+      for (const column of columns) {
+        const m = await measure(column, optimizerPid, options);
+        runs.get(column.id)?.push(m);
+        line.push(`${column.id} ${m.stats.rps.toFixed(0)} req/s ${m.hopCpu.toFixed(3)} ms`);
+      }
+      options.log(`round ${round + 1}: ${line.join(', ')}`);
+    }
+    const rows: Row[] = columns.map((column) => row(column, runs.get(column.id) ?? [], options));
+    const ratios: Ratio[] = [
+      {
+        name: 'gw/plt: our gateway vs @platformatic/gateway',
+        numerator: 'gw',
+        denominator: 'plt',
+        target: 1.2,
+      },
+      { name: 'gw/nginx: our gateway vs nginx', numerator: 'gw', denominator: 'nginx' },
+      { name: 'plt/nginx', numerator: 'plt', denominator: 'nginx' },
+      {
+        name: 'gw/direct: through our gateway vs straight to the optimizer',
+        numerator: 'gw',
+        denominator: 'direct',
+        target: 0.85,
+      },
+    ];
+    const load = loadavg()[0];
+    // Columns measured back to back share the machine's load of that moment: the per-round
+    // CPU ratio is steadier than the ratio of medians when others use the cores.
+    const paired = (a: string, b: string): string => {
+      const ra = runs.get(a) ?? [];
+      const rb = runs.get(b) ?? [];
+      if (ra.length === 0 || rb.length === 0) return 'n/a';
+      const each = ra.map((m, i) => (rb[i]?.hopCpu ?? Number.NaN) / m.hopCpu);
+      return `${median(each).toFixed(2)} (rounds: ${each.map((r) => r.toFixed(2)).join(', ')})`;
     };
-    return { ...result, markdown: markdown(result) };
+    const markdown = renderMarkdown({
+      title: 'Gateway: cache hits straight to the optimizer and through each proxy',
+      context: [
+        `${availableParallelism()} CPUs shared by the load generator, the optimizer and the proxy ` +
+          `(1-min load average ${load?.toFixed(1)} at the end); concurrency ${options.concurrency}; ` +
+          `${options.rounds} rounds of ${options.requests} hits per column (at most ${options.runMs} ms), taking turns, ` +
+          `after ${options.warmup} warm-up hits each; the round with the median req/s.`,
+        'CPU ms/req is the hop\'s own process tree (for "direct": the optimizer\'s), from /proc/<pid>/stat over the run; ' +
+          "the notes give the whole path (optimizer + hop). Every proxy has the guide's routes and logs at warn.",
+        'gw/plt and gw/nginx are judged by CPU per request (the middle column): on a shared machine req/s is mostly noise.',
+        `Per-round CPU ratios, median first: gw/plt ${paired('gw', 'plt')} (target ≥ 1.2); ` +
+          `gw/nginx ${paired('gw', 'nginx')}.`,
+      ],
+      rows: [...rows, ...skipped],
+      ratios,
+    });
+    return {
+      rows: rows.map((r) => ({
+        id: r.id,
+        rps: r.stats?.rps,
+        cpuMsPerRequest: r.stats?.cpuMsPerOp,
+      })),
+      loadAverage: load,
+      markdown,
+    };
   } finally {
     for (const child of children.reverse()) await stop(child);
     await samples.close();
@@ -222,52 +293,30 @@ export async function benchGateway(
   }
 }
 
-function markdown(r: {
-  cpus: number;
-  concurrency: number;
-  directRps: number;
-  gatewayRps: number;
-  ratio: number;
-  directP50Ms: number;
-  gatewayP50Ms: number;
-  p50OverheadMs: number;
-  directCpuMsPerRequest: number;
-  gatewayPathCpuMsPerRequest: number;
-  gatewayOnlyCpuMsPerRequest: number;
-  loadAverage: number | undefined;
-  workers: number;
-  workersRps: number | undefined;
-  workersRatio: number | undefined;
-  workersP50Ms: number | undefined;
-  errors: number;
-  notes: string[];
-}): string {
-  return [
-    '## Gateway: cache hits through the gateway vs. straight to the optimizer',
-    '',
-    `${r.cpus} CPUs shared by the load generator, the optimizer and the gateway ` +
-      `(1-min load average ${r.loadAverage?.toFixed(1)} at the end); concurrency ${r.concurrency}; ` +
-      'median of the rounds.',
-    '',
-    '| path | req/s | p50 ms | CPU ms/req (serving processes) |',
-    '|---|---:|---:|---:|',
-    `| client → optimizer | ${r.directRps} | ${r.directP50Ms} | ${r.directCpuMsPerRequest} |`,
-    `| client → gateway → optimizer | ${r.gatewayRps} | ${r.gatewayP50Ms} | ${r.gatewayPathCpuMsPerRequest} |`,
-    ...(r.workersRps === undefined
-      ? []
-      : [
-          `| client → gateway (${r.workers} workers) → optimizer | ${r.workersRps} | ${r.workersP50Ms} | |`,
-        ]),
-    '',
-    `Ratio ${r.ratio} (target ≥ 0.85); p50 overhead ${r.p50OverheadMs} ms; ` +
-      `the gateway alone ${r.gatewayOnlyCpuMsPerRequest} CPU ms/req; errors ${r.errors}.` +
-      (r.workersRatio === undefined ? '' : ` With ${r.workers} workers: ratio ${r.workersRatio}.`),
-    `Statuses: ${r.notes.join('; ')}`,
-    '',
-  ].join('\n');
+/** The column's row: the median round by req/s, with the median CPU per request. */
+function row(column: Column, runs: Measured[], options: GatewayBenchOptions): Row {
+  const byRps = [...runs].sort((a, b) => a.stats.rps - b.stats.rps);
+  const mid = byRps[Math.floor(byRps.length / 2)];
+  if (mid === undefined) return { id: column.id, label: column.label, error: 'no runs' };
+  const path = median(runs.map((m) => m.pathCpu));
+  return {
+    id: column.id,
+    label: column.label,
+    concurrency: options.concurrency,
+    stats: {
+      ...mid.stats,
+      cpuMsPerOp: median(runs.map((m) => m.hopCpu)),
+      notes: [`path CPU ${path.toFixed(3)} ms/req`, ...mid.stats.notes],
+    },
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const result = await benchGateway();
+  const quick = process.argv.includes('--quick');
+  const result = await benchGateway(
+    quick
+      ? { ...defaultGatewayBenchOptions, rounds: 1, requests: 2_000, warmup: 2_000, workers: 0 }
+      : undefined,
+  );
   process.stdout.write(String(result.markdown));
 }

@@ -1,41 +1,68 @@
-import replyFrom, { type FastifyReplyFromOptions } from '@fastify/reply-from';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import { Agent } from 'undici';
 import type { GatewayConfig } from '../api/gateway-config.ts';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import { releaseKeepAliveOnClose } from '../lib/server.ts';
 import { errorCode, retryBeforeResponse, upstreamFailure } from './errors.ts';
-import { rewriteLocation, stripHopByHop, withForwarded } from './headers.ts';
+import { type IncomingHop, rewriteLocation, stripHopByHop, withForwarded } from './headers.ts';
 import { type GatewayMetrics, NO_APPLICATION } from './metrics.ts';
-import type { RouteTable } from './route-table.ts';
-import { handleUpgrades } from './upgrade.ts';
-import { targetUrl, type Upstream } from './upstreams.ts';
+import {
+  normalizePrefix,
+  type ProxiedApplication,
+  type ProxyRouteConfig,
+  proxiedApplications,
+  refuseRouteConflicts,
+} from './routes.ts';
+import type { Upstream } from './upstreams.ts';
 
 export interface GatewayAppOptions {
   config: GatewayConfig;
-  table: RouteTable;
   upstreams: Map<string, Upstream>;
   metrics: GatewayMetrics;
   logger: Logger;
 }
 
+type Dispatcher = NonNullable<FastifyHttpProxyOptions['undici']>;
+/** The plugin's options with WebSocket relaying on (the types keep those keys apart). */
+type ProxyOptions = FastifyHttpProxyOptions & {
+  websocket: true;
+  wsHooks: { onConnect(): void; onDisconnect(): void };
+};
+
+/** This hop, as x-forwarded-* describe it. */
+const hopOf = (request: {
+  raw: { socket: { remoteAddress?: string | undefined } };
+  headers: IncomingHttpHeaders;
+}): IncomingHop => ({
+  remoteAddress: request.raw.socket.remoteAddress,
+  protocol: 'http',
+  host: request.headers.host,
+});
+
 /**
- * The proxying app: every method and path goes through the route table, then to the chosen
- * application over an undici keep-alive pool, bodies streamed both ways. Never listens.
+ * The proxying app: one @fastify/http-proxy per application, registered the way
+ * @platformatic/gateway registers it (so fastify's router decides, exactly as there), over one
+ * undici keep-alive pool per upstream origin, bodies streamed both ways, WebSocket upgrades
+ * relayed by the same plugin. Never listens.
  */
 export function buildApp(options: GatewayAppOptions): FastifyInstance {
-  const { config, table, upstreams, metrics } = options;
+  const { config, upstreams, metrics } = options;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     ...quietRequestLogging(),
     return503OnClosing: true,
-    // The hot path needs neither: the query is forwarded as is, and a child logger per
-    // request costs more than proxying a cache hit does; errors name the application instead.
+    // The hot path needs neither: http-proxy reads the query from the URL itself, and a child
+    // logger per request costs more than proxying a cache hit does; errors name the application.
     routerOptions: { querystringParser: () => ({}) },
     childLoggerFactory: (logger) => logger,
   });
   const u = config.upstream;
-  // One pool per upstream origin, kept alive between requests.
   const agent = new Agent({
     connections: u.connections,
     pipelining: 1,
@@ -44,59 +71,102 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
     headersTimeout: u.timeout,
     bodyTimeout: u.bodyTimeout,
   });
-  const applicationOf = new WeakMap<object, string>();
+  // reply-from bundles an older undici; any dispatcher with request() is accepted at runtime.
+  const dispatcher = agent as unknown as Dispatcher;
   releaseKeepAliveOnClose(app);
+  refuseRouteConflicts(app);
 
   // Bodies are never parsed here: whatever arrives is streamed to the upstream as it comes.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  // reply-from bundles an older undici; any dispatcher with request() is accepted at runtime.
-  const dispatcher = agent as unknown as FastifyReplyFromOptions['undici'];
-  app.register(replyFrom, { undici: dispatcher, disableRequestLogging: true });
+  for (const application of proxiedApplications(config)) {
+    const upstream = upstreams.get(application.id);
+    if (upstream === undefined) continue;
+    app.register(httpProxy, proxyOptions(application, upstream, dispatcher, options));
+  }
 
-  const closeTunnels = handleUpgrades(app.server, {
-    table,
-    upstreams,
-    metrics,
-    logger: options.logger,
-    timeout: u.timeout,
-    trustForwardedHeaders: config.trustForwardedHeaders,
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    if (request.headers.upgrade !== undefined)
+      metrics.upgrades.inc({ application: NO_APPLICATION, outcome: 'no_route' });
+    return reply.code(404).send({
+      statusCode: 404,
+      code: 'GATEWAY_NO_ROUTE',
+      error: 'Not Found',
+      message: `no application handles ${request.method} ${path}`,
+    });
   });
 
-  app.all('/*', (request, reply) => {
-    const match = table.match(request.method, request.url);
-    const upstream = match === undefined ? undefined : upstreams.get(match.application);
-    if (match === undefined || upstream === undefined) {
-      return reply.code(404).send({
-        statusCode: 404,
-        code: 'GATEWAY_NO_ROUTE',
-        error: 'Not Found',
-        message: `no application handles ${request.method} ${request.url.split('?')[0]}`,
-      });
-    }
-    const application = match.application;
-    applicationOf.set(request, application);
-    const hop = {
-      remoteAddress: request.raw.socket.remoteAddress,
-      protocol: 'http',
-      host: request.headers.host,
-    };
-    const started = performance.now();
-    return reply.from(targetUrl(upstream, match), {
-      rewriteRequestHeaders: (_request, headers) =>
-        withForwarded(stripHopByHop(headers), hop, config.trustForwardedHeaders),
-      rewriteHeaders: (headers) =>
-        rewriteLocation(stripHopByHop(headers), upstream.basePath, match.prefix),
-      onResponse: (_request, response, res) => {
-        metrics.observeUpstream(application, (performance.now() - started) / 1000);
-        response.send(res.stream);
+  app.addHook('onResponse', (request, reply, done) => {
+    const application = (request.routeOptions.config as ProxyRouteConfig).application;
+    metrics.countRequest(application ?? NO_APPLICATION, reply.statusCode);
+    done();
+  });
+  app.addHook('onClose', async () => {
+    await agent.close();
+  });
+  return app;
+}
+
+/** The @fastify/http-proxy options for one application; the hooks are made once, not per request. */
+function proxyOptions(
+  application: ProxiedApplication,
+  upstream: Upstream,
+  dispatcher: Dispatcher,
+  { config, metrics }: GatewayAppOptions,
+): ProxyOptions {
+  const id = application.id;
+  const trust = config.trustForwardedHeaders;
+  const prefix = normalizePrefix(application.prefix);
+  return {
+    prefix: application.prefix,
+    upstream: upstream.origin,
+    rewritePrefix: upstream.basePath,
+    routes: [...application.routes],
+    httpMethods: [...application.methods],
+    config: { application: id } satisfies ProxyRouteConfig,
+    undici: dispatcher,
+    destroyAgent: false,
+    disableRequestLogging: true,
+    // The root's catch-all parser already streams every body.
+    proxyPayloads: false,
+    // rewriteLocation below does it, with the upstream's base path.
+    internalRewriteLocationHeader: false,
+    websocket: true,
+    // Typed without it, read by http-proxy: the upstream socket gets the client's cookie and
+    // this hop's x-forwarded-*.
+    wsClientOptions: {
+      rewriteRequestHeaders: (headers: IncomingHttpHeaders, request: FastifyRequest) =>
+        withForwarded(
+          request.headers.cookie === undefined
+            ? { ...headers }
+            : { ...headers, cookie: request.headers.cookie },
+          hopOf(request),
+          trust,
+        ),
+    } as FastifyHttpProxyOptions['wsClientOptions'],
+    wsHooks: {
+      onConnect: () => {
+        metrics.upgrades.inc({ application: id, outcome: '101' });
+        metrics.openUpgrades.inc({ application: id });
       },
-      onError: (response, { error }) => {
-        const failure = upstreamFailure(error, application, upstream.origin);
-        metrics.upstreamErrors.inc({ application, code: failure.code });
-        response.log.error({ err: error, application }, failure.message);
-        response.code(failure.statusCode).type('application/json; charset=utf-8').send(failure);
+      onDisconnect: () => metrics.openUpgrades.dec({ application: id }),
+    },
+    replyOptions: {
+      rewriteRequestHeaders: (request, headers) =>
+        withForwarded(stripHopByHop(headers), hopOf(request), trust),
+      rewriteHeaders: (headers) =>
+        rewriteLocation(stripHopByHop(headers), upstream.basePath, prefix),
+      onResponse: (_request, reply, res) => {
+        metrics.observeUpstream(id, reply.elapsedTime / 1000);
+        reply.send(res.stream);
+      },
+      onError: (reply, { error }) => {
+        const failure = upstreamFailure(error, id, upstream.origin);
+        metrics.upstreamErrors.inc({ application: id, code: failure.code });
+        reply.log.error({ err: error, application: id }, failure.message);
+        reply.code(failure.statusCode).type('application/json; charset=utf-8').send(failure);
       },
       // A GET or HEAD whose connection failed before any response byte (a pod that just
       // stopped, a keep-alive socket closed under us) goes again on a fresh connection.
@@ -104,29 +174,15 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
       // client as is, and a request body cannot be replayed once streamed.
       retryDelay: ({ err, req, res, attempt }) => {
         const delay = retryBeforeResponse(
-          req.method,
+          req.method ?? 'GET',
           err,
           res !== undefined && res !== null,
           attempt,
         );
         if (delay !== null)
-          metrics.upstreamRetries.inc({ application, code: errorCode(err) ?? 'unknown' });
+          metrics.upstreamRetries.inc({ application: id, code: errorCode(err) ?? 'unknown' });
         return delay;
       },
-    });
-  });
-
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.countRequest(applicationOf.get(request) ?? NO_APPLICATION, reply.statusCode);
-    done();
-  });
-
-  app.addHook('preClose', (done) => {
-    closeTunnels();
-    done();
-  });
-  app.addHook('onClose', async () => {
-    await agent.close();
-  });
-  return app;
+    },
+  };
 }

@@ -5,12 +5,15 @@ import {
 } from '../api/gateway-config.ts';
 import { ConfigError, formatIssues, loadConfigFile } from '../lib/config-file.ts';
 import { RouteConflictError } from './errors.ts';
-import { RouteTable, tableApplications } from './route-table.ts';
+import { checkGatewayRoutes } from './server.ts';
 
-/** Checks what the schema cannot: that no two applications claim the same route. */
-function checkRoutes(config: GatewayConfig, file: string): GatewayConfig {
+/**
+ * Checks what the schema cannot: that no two applications claim the same route. Fastify's
+ * router is the judge, so this registers the routes on an app that never listens.
+ */
+async function checkRoutes(config: GatewayConfig, file: string): Promise<GatewayConfig> {
   try {
-    RouteTable.build(tableApplications(config));
+    await checkGatewayRoutes(config);
   } catch (error: unknown) {
     if (error instanceof RouteConflictError)
       throw new ConfigError(file, [`$.gateway.applications: ${error.message}`]);
@@ -19,14 +22,17 @@ function checkRoutes(config: GatewayConfig, file: string): GatewayConfig {
   return config;
 }
 
-/** Validates a gateway config object (e.g. built in code by `dev`); throws ConfigError. */
+/**
+ * Validates a gateway config object (e.g. built in code by `dev`); throws ConfigError. Route
+ * conflicts surface when the gateway starts (RouteConflictError); loadGatewayConfig checks them.
+ */
 export function resolveGatewayConfig(raw: unknown, file = 'gateway config'): GatewayConfig {
   const result = GatewayConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
-  return checkRoutes(result.data, file);
+  return result.data;
 }
 
-/** Reads and validates a gateway config file; throws ConfigError listing every problem. */
+/** Reads and validates a gateway config file, routes included; throws ConfigError. */
 export async function loadGatewayConfig(file: string): Promise<GatewayConfig> {
   return checkRoutes(await loadConfigFile(file, GatewayConfigSchema), file);
 }

@@ -24,19 +24,16 @@ function listedInConnection(value: string | string[] | number | undefined): stri
 }
 
 /**
- * `headers` without hop-by-hop headers (nor those named in Connection). Returns the same
- * object when there is nothing to drop: this runs twice per proxied request.
+ * `headers` without hop-by-hop headers (nor those named in Connection, nor undefined values).
+ * Returns the same object when there is nothing to drop: this runs twice per proxied request.
+ * Names are lowercase, as Node and undici give them.
  */
 export function stripHopByHop<H extends IncomingHttpHeaders | OutgoingHttpHeaders>(headers: H): H {
-  const listed = listedInConnection(headers.connection);
+  const connection = headers.connection;
+  const listed = connection === undefined ? undefined : listedInConnection(connection);
   let out: Record<string, unknown> | undefined;
   for (const name in headers) {
-    const lower = name.toLowerCase();
-    if (
-      HOP_BY_HOP.has(lower) ||
-      (listed.length > 0 && listed.includes(lower)) ||
-      headers[name] === undefined
-    ) {
+    if (HOP_BY_HOP.has(name) || headers[name] === undefined || listed?.includes(name) === true) {
       out ??= { ...headers };
       delete out[name];
     }

@@ -42,7 +42,7 @@ export class GatewayMetrics {
     });
     this.upgrades = new Counter({
       name: 'gateway_upgrades_total',
-      help: 'Upgrade (WebSocket) requests, by application and outcome',
+      help: 'WebSocket upgrades, by application and outcome ("101" relayed, "no_route" refused with 404)',
       labelNames: ['application', 'outcome'],
       registers,
     });

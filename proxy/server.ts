@@ -6,7 +6,6 @@ import { listen, type RunningServer } from '../lib/server.ts';
 import { buildAdminApp, type MetricsSource } from './admin.ts';
 import { buildApp } from './app.ts';
 import { GatewayMetrics } from './metrics.ts';
-import { RouteTable, tableApplications } from './route-table.ts';
 import { resolveUpstreams, type Upstream } from './upstreams.ts';
 
 /** A running gateway: the proxy listener plus its admin listener. */
@@ -33,11 +32,8 @@ export interface StartGatewayOptions {
 }
 
 /** Resolves a config into what serving needs; throws for an application discovery lacks. */
-function prepare(config: GatewayConfig): { table: RouteTable; upstreams: Map<string, Upstream> } {
-  return {
-    table: RouteTable.build(tableApplications(config)),
-    upstreams: resolveUpstreams(config, new Discovery(config.discovery)),
-  };
+function prepare(config: GatewayConfig): { upstreams: Map<string, Upstream> } {
+  return { upstreams: resolveUpstreams(config, new Discovery(config.discovery)) };
 }
 
 /** Starts the gateway and its admin listener; `close()` drains in-flight requests first. */
@@ -46,9 +42,9 @@ export async function startGateway(
   options: StartGatewayOptions,
 ): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger('gateway', config.server?.logger?.level);
-  const { table, upstreams } = prepare(config);
+  const { upstreams } = prepare(config);
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics });
-  const app = buildApp({ config, table, upstreams, metrics, logger });
+  const app = buildApp({ config, upstreams, metrics, logger });
   if (options.clusterWorker === true) {
     // Constructing one installs prom-client's listener that answers the primary's requests.
     new AggregatorRegistry();
@@ -109,4 +105,22 @@ export async function startAdmin(
 /** Fails fast, before forking workers, on what `startGateway` would throw in each of them. */
 export function checkGatewayConfig(config: GatewayConfig): ReadonlyMap<string, Upstream> {
   return prepare(config).upstreams;
+}
+
+/**
+ * Registers every route on a throwaway app (nothing listens, nothing connects) so a config
+ * whose applications claim the same method and path fails before anything starts.
+ */
+export async function checkGatewayRoutes(config: GatewayConfig): Promise<void> {
+  const app = buildApp({
+    config,
+    ...prepare(config),
+    metrics: new GatewayMetrics({ defaultMetrics: false }),
+    logger: createLogger('gateway-check', 'silent'),
+  });
+  try {
+    await app.ready();
+  } finally {
+    await app.close();
+  }
 }

@@ -1,27 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { type GatewayConfigInput, GatewayConfigSchema } from '../api/gateway-config.ts';
 import { Discovery, UnknownAppError } from '../lib/discovery.ts';
-import { RouteTable, tableApplications } from './route-table.ts';
-import { resolveUpstreams, targetUrl } from './upstreams.ts';
+import { resolveUpstreams } from './upstreams.ts';
 
-function forward(input: GatewayConfigInput, method: string, url: string): string | undefined {
+/** Origin + base path of the config's only application: where its prefix is replaced. */
+function forward(input: GatewayConfigInput): string | undefined {
   const config = GatewayConfigSchema.parse(input);
-  const upstreams = resolveUpstreams(config, new Discovery(config.discovery));
-  const match = RouteTable.build(tableApplications(config)).match(method, url);
-  const upstream = match === undefined ? undefined : upstreams.get(match.application);
-  return match === undefined || upstream === undefined ? undefined : targetUrl(upstream, match);
+  const [upstream] = resolveUpstreams(config, new Discovery(config.discovery)).values();
+  return upstream === undefined ? undefined : `${upstream.origin} ${upstream.basePath}`;
 }
 
 describe('upstreams', () => {
-  const cases: Array<[name: string, config: GatewayConfigInput, url: string, target: string]> = [
+  // The path below the prefix is fastify's and http-proxy's business (proxy/app.test.ts).
+  const cases: Array<[name: string, config: GatewayConfigInput, target: string]> = [
     [
       'an id resolves through a static discovery map, base path included',
       {
         gateway: { applications: [{ id: 'web', proxy: { prefix: '/' } }] },
         discovery: { apps: { web: 'http://127.0.0.1:3000/base' } },
       },
-      '/a?b=1',
-      'http://127.0.0.1:3000/base/a?b=1',
+      'http://127.0.0.1:3000 /base',
     ],
     [
       'an id resolves to cluster DNS with the configured port',
@@ -31,17 +29,15 @@ describe('upstreams', () => {
         },
         discovery: { namespace: 'shop', ports: { optimizer: 3001 } },
       },
-      '/_next/image?url=%2Fa.png&w=64&q=75',
-      'http://optimizer.shop.svc.cluster.local:3001/_next/image?url=%2Fa.png&w=64&q=75',
+      'http://optimizer.shop.svc.cluster.local:3001 ',
     ],
     [
-      'origin wins over discovery, and the prefix is stripped',
+      'origin wins over discovery',
       {
         gateway: { applications: [{ id: 'api', origin: 'http://api:8080' }] },
         discovery: { apps: { api: 'http://elsewhere:1' } },
       },
-      '/api/users',
-      'http://api:8080/users',
+      'http://api:8080 ',
     ],
     [
       'proxy.upstream wins over origin',
@@ -50,8 +46,7 @@ describe('upstreams', () => {
           applications: [{ id: 'api', origin: 'http://a:1', proxy: { upstream: 'http://b:2' } }],
         },
       },
-      '/api/x',
-      'http://b:2/x',
+      'http://b:2 ',
     ],
     [
       'the upstream URL path replaces the prefix',
@@ -60,8 +55,7 @@ describe('upstreams', () => {
           applications: [{ id: 'shop', origin: 'http://s:1/store/', proxy: { prefix: '/shop' } }],
         },
       },
-      '/shop/cart',
-      'http://s:1/store/cart',
+      'http://s:1 /store',
     ],
     [
       'rewritePrefix replaces the prefix',
@@ -72,19 +66,12 @@ describe('upstreams', () => {
           ],
         },
       },
-      '/shop',
-      'http://s:1/v2',
-    ],
-    [
-      'an empty rest becomes "/"',
-      { gateway: { applications: [{ id: 'api', origin: 'http://api:8080' }] } },
-      '/api?x=1',
-      'http://api:8080/?x=1',
+      'http://s:1 /v2',
     ],
   ];
-  for (const [name, config, url, target] of cases) {
+  for (const [name, config, target] of cases) {
     it(name, () => {
-      expect(forward(config, 'GET', url)).toBe(target);
+      expect(forward(config)).toBe(target);
     });
   }
 

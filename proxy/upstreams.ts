@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../api/gateway-config.ts';
 import { appUrl, type Discovery } from '../lib/discovery.ts';
-import { normalizePrefix, type RouteMatch } from './route-table.ts';
+import { normalizePrefix } from './routes.ts';
 
 /** Where one application's requests go. */
 export interface Upstream {
@@ -34,10 +34,4 @@ export function resolveUpstreams(
     });
   }
   return out;
-}
-
-/** The absolute URL to forward a matched request to. */
-export function targetUrl(upstream: Upstream, match: RouteMatch): string {
-  const path = upstream.basePath + match.rest;
-  return `${upstream.origin}${path === '' ? '/' : path}${match.query}`;
 }
