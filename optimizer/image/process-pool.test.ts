@@ -1,13 +1,17 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TransformProcessPool } from './process-pool.ts';
+import { type JobTimings, TransformProcessPool } from './process-pool.ts';
 import { photo } from './test-support/fixtures.ts';
 import { type OptimizeOptions, optimizeImage } from './transform.ts';
 
 let jpeg: Buffer;
 const pools: TransformProcessPool[] = [];
 
-function pool(size: number, killGraceSeconds = 1): TransformProcessPool {
-  const created = new TransformProcessPool({ size, killGraceSeconds });
+function pool(
+  size: number,
+  killGraceSeconds = 1,
+  onTimings?: (timings: JobTimings) => void,
+): TransformProcessPool {
+  const created = new TransformProcessPool({ size, killGraceSeconds, onTimings });
   pools.push(created);
   return created;
 }
@@ -94,6 +98,24 @@ describe('TransformProcessPool', () => {
         expect(o.value.equals(e.value)).toBe(true);
     }
     expect(p.processes).toBe(1);
+  });
+
+  it("reports each successful job's stages as its child measured them", async () => {
+    const seen: JobTimings[] = [];
+    const p = pool(1, 1, (timings) => seen.push(timings));
+    await p.transform(options(jpeg));
+    await p.transform(options(jpeg, { width: 640 }));
+    await expect(p.transform(options(Buffer.from('<html>')))).rejects.toThrow();
+    expect(seen).toHaveLength(2); // none for the failure
+    for (const t of seen) {
+      // A child runs one job at a time, so its CPU over the pipeline is this job's work.
+      expect(t.sharp.cpuMs).toBeGreaterThan(0);
+      expect(t.sharp.wallMs).toBeGreaterThan(0);
+      expect(t.receive.cpuMs).toBeGreaterThanOrEqual(0);
+      expect(t.receive.wallMs).toBeGreaterThanOrEqual(0);
+      expect(t.betweenCpuMs).toBeGreaterThanOrEqual(0);
+      expect(t.roundTripMs).toBeGreaterThanOrEqual(t.receive.wallMs + t.sharp.wallMs);
+    }
   });
 
   it('passes a sharp failure back as TRANSFORM_FAILED and keeps the child', async () => {

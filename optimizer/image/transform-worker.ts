@@ -2,25 +2,44 @@
  * Entry point of a transform child process (see process-pool.ts). It runs one
  * optimizeImage at a time for its parent and exits with it: a child that outlives the
  * server would keep CPUs busy for nobody. The job arrives on the IPC channel, its source's
- * bytes on the SOURCE_FD pipe, copied once into a buffer of the announced length.
+ * bytes on the SOURCE_FD pipe, copied once into a buffer of the announced length. Each
+ * reply carries what the job cost, stage by stage (TransformTimings).
  */
 import { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { optimizeImage } from './transform.ts';
-import { SOURCE_FD, type TransformReply, type TransformRequest } from './worker-protocol.ts';
+import {
+  SOURCE_FD,
+  type StageTime,
+  type TransformReply,
+  type TransformRequest,
+} from './worker-protocol.ts';
 
 function reply(message: TransformReply): void {
   process.send?.(message);
+}
+
+/** CPU milliseconds this process has used, all threads. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 interface Job {
   request: TransformRequest;
   buffer: Buffer;
   filled: number;
+  /** performance.now() and cpuMs() when the message arrived. */
+  arrivedAt: number;
+  arrivedCpu: number;
+  betweenCpuMs: number;
 }
 
 let job: Job | undefined;
 // Bytes that arrived before their job's message (two channels, no order between them).
 const early: Buffer[] = [];
+// cpuMs() when the last pipeline ended: what is spent after it counts towards the next job.
+let lastPipelineEnd = cpuMs();
 
 function take(chunk: Buffer): void {
   if (job === undefined) {
@@ -37,10 +56,26 @@ function take(chunk: Buffer): void {
 
 function run(current: Job): void {
   const { id, options } = current.request;
+  const startedAt = performance.now();
+  const startedCpu = cpuMs();
+  const receive: StageTime = {
+    wallMs: startedAt - current.arrivedAt,
+    cpuMs: startedCpu - current.arrivedCpu,
+  };
+  const ended = (): StageTime => {
+    const cpu = cpuMs();
+    lastPipelineEnd = cpu;
+    return { wallMs: performance.now() - startedAt, cpuMs: cpu - startedCpu };
+  };
   optimizeImage({ ...options, buffer: current.buffer }).then(
-    (buffer) => finish({ id, ok: true, buffer }),
-    (error: unknown) =>
-      finish({ id, ok: false, message: error instanceof Error ? error.message : String(error) }),
+    (buffer) => {
+      const timings = { receive, sharp: ended(), betweenCpuMs: current.betweenCpuMs };
+      finish({ id, ok: true, buffer, timings });
+    },
+    (error: unknown) => {
+      ended();
+      finish({ id, ok: false, message: error instanceof Error ? error.message : String(error) });
+    },
   );
 }
 
@@ -54,7 +89,15 @@ sources.on('data', (chunk: Buffer) => take(chunk));
 sources.on('error', () => process.exit(1));
 
 process.on('message', (request: TransformRequest) => {
-  job = { request, buffer: Buffer.allocUnsafeSlow(request.length), filled: 0 };
+  const arrivedCpu = cpuMs();
+  job = {
+    request,
+    buffer: Buffer.allocUnsafeSlow(request.length),
+    filled: 0,
+    arrivedAt: performance.now(),
+    arrivedCpu,
+    betweenCpuMs: arrivedCpu - lastPipelineEnd,
+  };
   if (request.length === 0) {
     run(job);
     return;
