@@ -162,7 +162,8 @@ export class TransformProcessPool {
   #spawn(): Worker {
     const child = fork(WORKER_URL, [], {
       execPath: process.execPath,
-      execArgv: [],
+      // --expose-gc: an idle child collects the source buffer it kept (transform-worker.ts).
+      execArgv: ['--expose-gc'],
       serialization: 'advanced',
       // fd SOURCE_FD (4): the sources, raw bytes (worker-protocol.ts).
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
