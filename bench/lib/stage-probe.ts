@@ -98,32 +98,47 @@ async function split(job: ProbeJob, buffer: Buffer, reps: number): Promise<Stage
   };
 }
 
-async function sweepPoint(
+const SETTINGS: readonly { threads: number; cache: boolean }[] = [
+  { threads: 1, cache: false },
+  { threads: 1, cache: true },
+  { threads: 2, cache: false },
+  { threads: 2, cache: true },
+];
+
+/**
+ * Every setting over one set of jobs, in interleaved rounds (one pass of the set per setting
+ * per round) so that the machine's drift — neighbours' load, warm-up — falls on all alike.
+ */
+async function sweepSet(
   set: string,
   jobs: ProbeJob[],
   files: Map<string, Buffer>,
-  threads: number,
-  cache: boolean,
-  reps: number,
-): Promise<SweepPoint> {
-  sharp.concurrency(threads);
-  sharp.cache(cache);
+  rounds: number,
+): Promise<SweepPoint[]> {
   // A fresh copy per job, as every request brings its own bytes: reusing one buffer would let
   // the libvips cache answer what it never could in the optimizer.
   const run = (job: ProbeJob): Promise<Buffer> =>
     optimizeImage(options(job, Buffer.from(files.get(job.file)!)));
-  for (const job of jobs) await run(job); // warm
-  const cpu = cpuMs();
-  const start = performance.now();
-  for (let r = 0; r < reps; r++) for (const job of jobs) await run(job);
-  const n = jobs.length * reps;
-  return {
+  const totals = SETTINGS.map(() => ({ cpu: 0, wall: 0 }));
+  for (let r = 0; r <= rounds; r++) {
+    for (const [k, setting] of SETTINGS.entries()) {
+      sharp.concurrency(setting.threads);
+      sharp.cache(setting.cache);
+      const cpu = cpuMs();
+      const start = performance.now();
+      for (const job of jobs) await run(job);
+      if (r === 0) continue; // the first round warms every setting up, untimed
+      totals[k]!.cpu += cpuMs() - cpu;
+      totals[k]!.wall += performance.now() - start;
+    }
+  }
+  const n = jobs.length * rounds;
+  return SETTINGS.map((setting, k) => ({
     set,
-    threads,
-    cache,
-    cpuMsPerJob: (cpuMs() - cpu) / n,
-    wallMsPerJob: (performance.now() - start) / n,
-  };
+    ...setting,
+    cpuMsPerJob: totals[k]!.cpu / n,
+    wallMsPerJob: totals[k]!.wall / n,
+  }));
 }
 
 async function main(): Promise<void> {
@@ -136,11 +151,7 @@ async function main(): Promise<void> {
   const defaults = { threads: sharp.concurrency(), cache: sharp.cache() };
   const sweep: SweepPoint[] = [];
   for (const [set, jobs] of Object.entries(input.sweep)) {
-    for (const threads of [1, 2]) {
-      for (const cache of [false, true]) {
-        sweep.push(await sweepPoint(set, jobs, files, threads, cache, Math.max(1, input.reps - 1)));
-      }
-    }
+    sweep.push(...(await sweepSet(set, jobs, files, Math.max(1, input.reps - 1))));
   }
   process.stdout.write(
     `${JSON.stringify({ splits, sweep, defaults } satisfies StageProbeOutput)}\n`,
