@@ -80,8 +80,8 @@ describe('TransformProcessPool', () => {
   it('streams multi-MB sources one after another through one child, each byte-exact', async () => {
     // Sources travel on the child's own pipe, not in the IPC message: a PNG of several MB
     // arrives in many chunks, and the next job's bytes must not mix with the last one's.
-    // The child reads into one buffer it keeps (up to 16 MiB): a smaller source after a larger
-    // one must not see the old bytes, and a larger one than that gets a buffer of its own.
+    // The child reads into one buffer it keeps and grows: a smaller source after a larger one
+    // must not see the old bytes, and a larger one gets a larger buffer.
     const big = await photo(2048, 1365).png({ compressionLevel: 0 }).toBuffer();
     expect(big.length).toBeGreaterThan(4_000_000);
     const huge = await photo(2500, 2300).png({ compressionLevel: 0 }).toBuffer();
