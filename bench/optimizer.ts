@@ -3,14 +3,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { bareColumn, nextColumns } from './lib/columns.ts';
-import { ensureSourceImages } from './lib/images.ts';
+import { bareColumn, nextColumns, nextLargeColumn, prepareNext } from './lib/columns.ts';
+import { ensureSourceImages, LARGE_SOURCE_SPECS } from './lib/images.ts';
 import { buildJobs, describeJobs } from './lib/jobs.ts';
 import { NEXT_APP_DIR } from './lib/next-app.ts';
-import { optimizerColumns } from './lib/optimizer-column.ts';
+import { optimizerColumns, optimizerLargeColumn } from './lib/optimizer-column.ts';
 import { rawSharpColumn } from './lib/raw-sharp-column.ts';
 import { type Ratio, type Row, renderMarkdown } from './lib/report.ts';
 import type { BenchSettings } from './lib/serve-load.ts';
+import { breakdownMarkdown, runStageProbe } from './lib/stage-breakdown.ts';
+import type { StageProbeOutput } from './lib/stage-probe.ts';
 import { startStaticServer } from './lib/static-server.ts';
 import { median } from './lib/stats.ts';
 
@@ -21,6 +23,11 @@ export type OptimizerBenchOptions = {
   quality: number;
   missCount: number;
   hitMaxMs: number;
+  /** Column (f): large-source misses, at `largeConcurrency` clients. */
+  largeCount: number;
+  largeConcurrency: number;
+  /** Repetitions per pipeline in the stage probe (--profile). */
+  probeReps: number;
   skipNext: boolean;
   /** Profile the optimizer's main thread (--cpu-prof) and append the top frames per phase. */
   profile: boolean;
@@ -36,13 +43,16 @@ export const defaultOptimizerBenchOptions: OptimizerBenchOptions = {
   quality: 75,
   missCount: 120,
   hitMaxMs: 8000,
+  largeCount: 24,
+  largeConcurrency: 8,
+  probeReps: 5,
   skipNext: false,
   profile: false,
   pngOut: false,
   log: (line) => process.stderr.write(`[bench] ${line}\n`),
 };
 
-const ROW_ORDER = ['a', 'a2', 'b', 'c', 'd', 'e-miss', 'e-hit'];
+const ROW_ORDER = ['a', 'a2', 'b', 'c', 'd', 'e-miss', 'e-hit', 'f', 'e-large'];
 
 const RATIOS: Ratio[] = [
   { name: 'b/a: optimizer misses vs raw sharp', numerator: 'b', denominator: 'a', target: 0.9 },
@@ -53,7 +63,19 @@ const RATIOS: Ratio[] = [
   },
   { name: 'c/d: optimizer hits vs bare fastify', numerator: 'c', denominator: 'd', target: 0.7 },
   { name: 'c/e-hit: optimizer hits vs Next.js hits', numerator: 'c', denominator: 'e-hit' },
-  { name: 'b/e-miss: optimizer misses vs Next.js misses', numerator: 'b', denominator: 'e-miss' },
+  {
+    name: 'b/e-miss: optimizer misses vs Next.js misses',
+    numerator: 'b',
+    denominator: 'e-miss',
+    target: 1.1,
+  },
+  { name: 'f/e-large: large-source misses vs Next.js', numerator: 'f', denominator: 'e-large' },
+];
+
+/** Peak RSS pairs printed beside each other (target: ours ≤ Next's). */
+const RSS_PAIRS: [string, string][] = [
+  ['b', 'e-miss'],
+  ['f', 'e-large'],
 ];
 
 function settingsFrom(o: OptimizerBenchOptions): BenchSettings {
@@ -70,6 +92,8 @@ function settingsFrom(o: OptimizerBenchOptions): BenchSettings {
     hitCount: 1_000_000,
     hitMaxMs: o.hitMaxMs,
     hitConcurrency: 16,
+    largeCount: o.largeCount,
+    largeConcurrency: o.largeConcurrency,
     transformConcurrency: cores,
     sharpThreads: Math.max(1, Math.floor(cores / 2)),
     images,
@@ -99,7 +123,23 @@ const load = (): string =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-/** Runs columns (a)–(e) on the same sources and jobs and returns the Markdown report. */
+function rssMarkdown(rows: readonly Row[]): string {
+  const lines = [
+    '',
+    '| peak RSS | ours MB | Next.js MB | ours / Next | target |',
+    '|---|---:|---:|---:|---|',
+  ];
+  for (const [ours, next] of RSS_PAIRS) {
+    const a = rows.find((r) => r.id === ours)?.peakRssMb;
+    const b = rows.find((r) => r.id === next)?.peakRssMb;
+    const cell = (v: number | undefined): string => (v === undefined ? '–' : v.toFixed(0));
+    const ratio = a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : '–';
+    lines.push(`| ${ours} vs ${next} | ${cell(a)} | ${cell(b)} | ${ratio} | ≤ 1 |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs columns (a)–(f) on the same sources and jobs and returns the Markdown report. */
 export async function benchOptimizer(
   options: Partial<OptimizerBenchOptions> = {},
 ): Promise<string> {
@@ -109,7 +149,9 @@ export async function benchOptimizer(
   const loadBefore = load();
   o.log('generating/reusing source images');
   const images = await ensureSourceImages(join(o.workDir, 'images'));
+  const largeImages = await ensureSourceImages(join(o.workDir, 'images'), LARGE_SOURCE_SPECS);
   const jobs = buildJobs(images, o.widths, o.quality, o.pngOut);
+  const largeJobs = buildJobs(largeImages, [1080, 1920], o.quality);
   const rows: Row[] = [];
 
   o.log('(a) raw sharp');
@@ -124,26 +166,55 @@ export async function benchOptimizer(
   rows.push(await bareColumn(hitSize, s));
 
   o.log('(b)/(c) optimizer');
-  const upstream = await startStaticServer(images);
+  const upstream = await startStaticServer([...images, ...largeImages]);
   let profile: string | undefined;
+  let mainThread: Map<string, number> | undefined;
   try {
     const result = await optimizerColumns(jobs, upstream.origin, s);
     rows.push(...result.rows);
     profile = result.profile;
+    mainThread = result.mainThread;
+    o.log(`(f) optimizer, large sources, ${s.largeConcurrency} concurrent`);
+    rows.push(await optimizerLargeColumn(largeJobs, upstream.origin, s));
   } finally {
     await upstream.close();
   }
+  let probe: StageProbeOutput | undefined;
+  let probeError = '';
+  if (o.profile) {
+    o.log('stage probe and sharp settings sweep');
+    probe = await runStageProbe(jobs, largeJobs, s, o.probeReps).catch((error: unknown) => {
+      probeError = `\nstage probe failed: ${error instanceof Error ? error.message : String(error)}\n`;
+      return undefined;
+    });
+  }
 
   if (o.skipNext) {
-    rows.push({ id: 'e-miss', label: 'Next.js misses', error: 'skipped (--skip-next)' });
-    rows.push({ id: 'e-hit', label: 'Next.js hits', error: 'skipped (--skip-next)' });
+    for (const [id, label] of [
+      ['e-miss', 'Next.js misses'],
+      ['e-hit', 'Next.js hits'],
+      ['e-large', 'Next.js large misses'],
+    ] as const)
+      rows.push({ id, label, error: 'skipped (--skip-next)' });
   } else {
     o.log('(e) Next.js 16 next start');
-    rows.push(...(await nextColumns(jobs, s)));
+    const failure = await prepareNext([...images, ...largeImages], s);
+    if (failure === undefined) {
+      rows.push(...(await nextColumns(jobs, s)));
+      o.log('(e-large) Next.js 16, large sources');
+      rows.push(await nextLargeColumn(largeJobs, s));
+    } else {
+      for (const [id, label] of [
+        ['e-miss', 'Next.js misses'],
+        ['e-hit', 'Next.js hits'],
+        ['e-large', 'Next.js large misses'],
+      ] as const)
+        rows.push({ id, label, error: failure });
+    }
   }
   rows.sort((x, y) => ROW_ORDER.indexOf(x.id) - ROW_ORDER.indexOf(y.id));
 
-  const sources = images
+  const sources = [...images, ...largeImages]
     .map((i) => `${i.name} ${i.width}×${i.height} ${(i.bytes / 1e6).toFixed(1)} MB`)
     .join(', ');
   const report = renderMarkdown({
@@ -151,7 +222,7 @@ export async function benchOptimizer(
     context: [
       `${new Date().toISOString()}; ${machine()}; load average before ${loadBefore}, after ${load()}`,
       `sources (generated, deterministic): ${sources}`,
-      `${describeJobs(jobs)}; WebP by \`Accept: image/webp\`, the source type by no Accept header`,
+      `(f)/(e-large): ${describeJobs(largeJobs)}, ${s.largeCount} misses at ${s.largeConcurrency} concurrent, each server a fresh process; (a)–(e): ${describeJobs(jobs)}; WebP by \`Accept: image/webp\`, the source type by no Accept header`,
       `misses: ${s.missCount} requests per column after an untimed pass over every job; distinct keys by \`?v=<run>-<i>\` on the source url, allowed by \`localPatterns: [{pathname: '**'}]\` in both the optimizer's and Next's config`,
       `transform slots ${s.transformConcurrency} (optimizer \`concurrency\`, and (a)'s jobs in flight); (a) sharp.concurrency ${s.sharpThreads} as Next sets it; client concurrency on misses ${s.missConcurrency}, on hits ${s.hitConcurrency} for ${o.hitMaxMs / 1000} s`,
       "the load generator (undici, closed loop) and the optimizer's fallback file server run in the bench process, on the same cores as the servers",
@@ -160,6 +231,18 @@ export async function benchOptimizer(
     rows,
     ratios: RATIOS,
   });
-  if (profile === undefined) return report;
-  return `${report}\n### Where the optimizer's main thread spends its time (--cpu-prof, self time)\n${profile}`;
+  const b = rows.find((r) => r.id === 'b')?.stats;
+  const breakdown =
+    b === undefined
+      ? ''
+      : breakdownMarkdown({
+          misses: b,
+          rawCpuMsPerOp: rows.find((r) => r.id === 'a')?.stats?.cpuMsPerOp,
+          mainThread,
+          probe,
+          smallFiles: new Set(images.map((i) => i.path)),
+        });
+  const body = `${report}${rssMarkdown(rows)}${breakdown}${probeError}`;
+  if (profile === undefined) return body;
+  return `${body}\n### Where the optimizer's main thread spends its time (--cpu-prof, self time)\n${profile}`;
 }

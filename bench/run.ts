@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
         skipNext: argv.includes('--skip-next'),
         pngOut: argv.includes('--png-out'),
         profile: argv.includes('--profile'),
-        ...(quick ? { missCount: 40, hitMaxMs: 3000 } : {}),
+        ...(quick ? { missCount: 40, hitMaxMs: 3000, largeCount: 8, probeReps: 2 } : {}),
       }),
     );
   } catch (error: unknown) {

@@ -219,6 +219,15 @@ describe('headers, caching and conditional requests (statements 35–43)', () =>
     expect((upstream.hits.get('/photo.png') ?? 0) - before).toBe(1);
     const metrics = await get('/metrics');
     expect(metrics.text).toMatch(/next_image_transforms_total\{outcome="optimized"\} \d+/);
+    // The transform child's stages, as it measured them (wall histogram, CPU counter).
+    for (const stage of ['receive', 'sharp', 'reply']) {
+      expect(metrics.text).toMatch(
+        new RegExp(`next_image_transform_stage_seconds_count\\{stage="${stage}"\\} [1-9]`),
+      );
+      expect(metrics.text).toMatch(
+        new RegExp(`next_image_transform_stage_cpu_seconds_total\\{stage="${stage}"\\} \\d`),
+      );
+    }
   });
 
   it('serves STALE after expiry, revalidates once in the background, then HIT', async () => {

@@ -23,7 +23,7 @@ import {
   TransformQueue,
 } from './image/index.ts';
 import { ImageCache } from './image-cache.ts';
-import { createMetrics, type OptimizerMetrics } from './metrics.ts';
+import { createMetrics, type OptimizerMetrics, observeTransformStages } from './metrics.ts';
 import {
   createValidationContext,
   parseQuery,
@@ -82,7 +82,11 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
   const concurrency = tuning.concurrency ?? defaultConcurrency();
   const pool =
     tuning.transformIsolation === 'process'
-      ? new TransformProcessPool({ size: concurrency })
+      ? new TransformProcessPool({
+          size: concurrency,
+          // Called only after a job, by which time `metrics` below exists.
+          onTimings: (timings) => observeTransformStages(metrics, timings),
+        })
       : undefined;
   const queue = new TransformQueue({
     concurrency,

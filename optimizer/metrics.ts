@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobTimings } from './image/index.ts';
 
 /** The optimizer's Prometheus metrics, on a registry of its own (one per app instance). */
 export interface OptimizerMetrics {
@@ -7,6 +8,8 @@ export interface OptimizerMetrics {
   cache: Counter<'result'>;
   fetchDuration: Histogram<'source' | 'outcome'>;
   transformDuration: Histogram<'format'>;
+  transformStage: Histogram<'stage'>;
+  transformStageCpu: Counter<'stage'>;
   fetchAttempts: Counter<'source'>;
   retries: Counter<'source'>;
   transforms: Counter<'outcome'>;
@@ -51,6 +54,19 @@ export function createMetrics(
       help: 'sharp transform time',
       labelNames: ['format'],
       buckets: durationBuckets,
+      registers,
+    }),
+    transformStage: new Histogram({
+      name: 'next_image_transform_stage_seconds',
+      help: 'Wall time of a transform child job by stage: receive (the source over the pipe), sharp (decode + resize + encode, one libvips pipeline), reply (the rest of the round trip)',
+      labelNames: ['stage'],
+      buckets: durationBuckets,
+      registers,
+    }),
+    transformStageCpu: new Counter({
+      name: 'next_image_transform_stage_cpu_seconds_total',
+      help: 'CPU time of transform children by stage (all threads of the child): receive, sharp (decode + resize + encode), reply (serialization and GC between jobs)',
+      labelNames: ['stage'],
       registers,
     }),
     fetchAttempts: new Counter({
@@ -103,4 +119,15 @@ export function createMetrics(
       },
     }),
   };
+}
+
+/** Records one transform child job's stage timings (wall in the histogram, CPU in the counter). */
+export function observeTransformStages(metrics: OptimizerMetrics, t: JobTimings): void {
+  const replyWallMs = Math.max(0, t.roundTripMs - t.receive.wallMs - t.sharp.wallMs);
+  metrics.transformStage.observe({ stage: 'receive' }, t.receive.wallMs / 1000);
+  metrics.transformStage.observe({ stage: 'sharp' }, t.sharp.wallMs / 1000);
+  metrics.transformStage.observe({ stage: 'reply' }, replyWallMs / 1000);
+  metrics.transformStageCpu.inc({ stage: 'receive' }, t.receive.cpuMs / 1000);
+  metrics.transformStageCpu.inc({ stage: 'sharp' }, t.sharp.cpuMs / 1000);
+  metrics.transformStageCpu.inc({ stage: 'reply' }, t.betweenCpuMs / 1000);
 }

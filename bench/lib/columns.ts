@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SourceImage } from './images.ts';
 import type { Job } from './jobs.ts';
 import { runLoad } from './load.ts';
 import { NEXT_APP_DIR, prepareNextApp, startNext } from './next-app.ts';
@@ -8,6 +9,7 @@ import type { Row } from './report.ts';
 import {
   type BenchSettings,
   errorText,
+  largeMisses,
   missesThenHits,
   pairRows,
   serve,
@@ -47,17 +49,47 @@ export async function bareColumn(size: number, s: BenchSettings): Promise<Row> {
   }
 }
 
-/** Columns (e-miss) and (e-hit): `next start` of bench/next-app (installed and built here). */
+/** Installs and builds bench/next-app with `images` in public/ (once, for every Next column). */
+export async function prepareNext(
+  images: readonly SourceImage[],
+  s: BenchSettings,
+): Promise<string | undefined> {
+  try {
+    await prepareNextApp(images, s.log);
+    return undefined;
+  } catch (error: unknown) {
+    return errorText(error);
+  }
+}
+
+/** Column (e-large): `next start` (a fresh process) on column (f)'s large-source misses. */
+export async function nextLargeColumn(jobs: Job[], s: BenchSettings): Promise<Row> {
+  const label = `Next.js 16.4.6 next start, large misses (fresh process)`;
+  try {
+    await rm(join(NEXT_APP_DIR, '.next', 'cache', 'images'), { recursive: true, force: true });
+    const port = await freePort();
+    return await serve(startNext(port), `http://127.0.0.1:${port}`, '/', async (target, rss) => {
+      const stats = await largeMisses(target, jobs, s, `next-large-${s.runId}`);
+      return {
+        id: 'e-large',
+        label,
+        stats,
+        peakRssMb: rss.peakMb(),
+        concurrency: s.largeConcurrency,
+      };
+    });
+  } catch (error: unknown) {
+    return { id: 'e-large', label, error: errorText(error) };
+  }
+}
+
+/** Columns (e-miss) and (e-hit): `next start` of bench/next-app (prepared by prepareNext). */
 export async function nextColumns(jobs: Job[], s: BenchSettings): Promise<Row[]> {
   const labels: [string, string] = [
     'Next.js 16.4.6 next start, misses',
     'Next.js 16.4.6 next start, hits',
   ];
   try {
-    await prepareNextApp(
-      jobs.map((j) => j.image).filter((img, i, all) => all.indexOf(img) === i),
-      s.log,
-    );
     await rm(join(NEXT_APP_DIR, '.next', 'cache', 'images'), { recursive: true, force: true });
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;

@@ -27,6 +27,12 @@ export const SOURCE_SPECS: readonly Spec[] = [
   { name: 'photo-5.png', width: 1920, height: 1280, seed: 5 },
 ];
 
+/** Column (f)'s large sources, 16–24 MP (issue 14): a 24 MP camera JPEG and a 16 MP PNG. */
+export const LARGE_SOURCE_SPECS: readonly Spec[] = [
+  { name: 'large-1.jpg', width: 6000, height: 4000, seed: 11 },
+  { name: 'large-2.png', width: 4896, height: 3264, seed: 12 },
+];
+
 /** mulberry32: a tiny seeded PRNG, so every run gets byte-identical sources. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -114,12 +120,15 @@ async function render(spec: Spec): Promise<Buffer> {
     : image.jpeg({ quality: 85, chromaSubsampling: '4:2:0' }).toBuffer();
 }
 
-/** Generates (or reuses from `dir`) the deterministic source images. */
-export async function ensureSourceImages(dir: string): Promise<SourceImage[]> {
+/** Generates (or reuses from `dir`) the deterministic source images of `specs`. */
+export async function ensureSourceImages(
+  dir: string,
+  specs: readonly Spec[] = SOURCE_SPECS,
+): Promise<SourceImage[]> {
   const target = join(dir, `v${GENERATOR_VERSION}`);
   await mkdir(target, { recursive: true });
   const images: SourceImage[] = [];
-  for (const spec of SOURCE_SPECS) {
+  for (const spec of specs) {
     const path = join(target, spec.name);
     if (!existsSync(path)) {
       const data = await render(spec);

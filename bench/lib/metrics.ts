@@ -36,3 +36,21 @@ export function describeStages(
   }
   return parts.length === 0 ? '' : `server-side mean: ${parts.join(', ')}`;
 }
+
+/** `name` summed over the label sets that contain `label` (e.g. `stage="sharp"`). */
+export function metricSumWith(text: string, name: string, label: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) && line.includes(label)) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+/** The increase of `name` (with `label`, when given) between two scrapes. */
+export function metricDelta(before: string, after: string, name: string, label?: string): number {
+  const read = (text: string): number =>
+    label === undefined ? metricSum(text, name) : metricSumWith(text, name, label);
+  return read(after) - read(before);
+}

@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SourceImage } from './images.ts';
 import { type Child, runToEnd, start } from './proc.ts';
+
+/** The Next.js the bench compares with (bench/next-app/package.json pins the same). */
+const NEXT_VERSION = '16.4.6';
 
 /** The minimal Next.js 16 app of column (e). */
 export const NEXT_APP_DIR = new URL('../next-app/', import.meta.url).pathname;
@@ -30,6 +34,33 @@ export async function prepareNextApp(
   const publicDir = join(NEXT_APP_DIR, 'public');
   await mkdir(publicDir, { recursive: true });
   for (const image of images) await copyFile(image.path, join(publicDir, image.name));
+  if (installedNextVersion() === NEXT_VERSION) {
+    // Already there (node_modules may be shared with other checkouts): installing again
+    // would only rewrite what exists.
+    log(`next-app: next@${NEXT_VERSION} already installed`);
+  } else {
+    await install(log);
+  }
+  log('next-app: next build');
+  await rm(join(NEXT_APP_DIR, '.next'), { recursive: true, force: true });
+  await runToEnd('next build', process.execPath, [nextBin(), 'build'], {
+    cwd: NEXT_APP_DIR,
+    env: nextEnv(),
+    timeoutMs: 300_000,
+  });
+}
+
+/** The version of next installed in bench/next-app, or undefined. */
+function installedNextVersion(): string | undefined {
+  try {
+    const file = join(NEXT_APP_DIR, 'node_modules', 'next', 'package.json');
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+async function install(log: (line: string) => void): Promise<void> {
   log('next-app: npm install --no-audit --no-fund');
   const [npm, npmArgs] = npmCommand(['install', '--no-audit', '--no-fund']);
   // The parent's npm_config_* would point this install at the repo root's settings.
@@ -39,13 +70,6 @@ export async function prepareNextApp(
   await runToEnd('npm install (bench/next-app)', npm, npmArgs, {
     cwd: NEXT_APP_DIR,
     env: { ...env, NODE_ENV: 'development' },
-    timeoutMs: 300_000,
-  });
-  log('next-app: next build');
-  await rm(join(NEXT_APP_DIR, '.next'), { recursive: true, force: true });
-  await runToEnd('next build', process.execPath, [nextBin(), 'build'], {
-    cwd: NEXT_APP_DIR,
-    env: nextEnv(),
     timeoutMs: 300_000,
   });
 }

@@ -19,6 +19,9 @@ export type BenchSettings = {
   hitCount: number;
   hitMaxMs: number;
   hitConcurrency: number;
+  /** Column (f): large-source misses, and the client concurrency they run at. */
+  largeCount: number;
+  largeConcurrency: number;
   /** The optimizer's transform slots, and column (a)'s jobs in flight. */
   transformConcurrency: number;
   /** sharp.concurrency() for column (a), as Next sets it: floor(cores / 2), at least 1. */
@@ -54,6 +57,8 @@ export async function withCpu(pid: number, load: () => Promise<RunStats>): Promi
   const own = (after.own - before.own) / stats.count;
   const children = (after.descendants - before.descendants) / stats.count;
   stats.cpuMsPerOp = own + children;
+  stats.cpuOwnMsPerOp = own;
+  stats.cpuChildrenMsPerOp = children;
   // Worth showing only where child processes do part of the work (the optimizer's transforms).
   if (children > 0) {
     stats.notes.push(
@@ -98,8 +103,10 @@ export async function missesThenHits(
   const misses = await phase(target, 'misses', () =>
     load((i) => jobPath(nth(jobs, i), `${tag}-${i}`), s.missConcurrency, s.missCount, s.missMaxMs),
   );
-  const stages = describeStages(before, await scrape(origin), STAGES);
+  const after = await scrape(origin);
+  const stages = describeStages(before, after, STAGES);
   if (stages !== '') misses.notes.push(stages);
+  if (before !== '') misses.metrics = { before, after };
   // Prime every unbusted key once, then hammer them.
   for (const job of jobs) {
     const res = await request(`${origin}${jobPath(job)}`, { headers: jobHeaders(job) });
@@ -110,6 +117,29 @@ export async function missesThenHits(
     load((i) => jobPath(nth(jobs, i)), s.hitConcurrency, s.hitCount, s.hitMaxMs),
   );
   return [misses, hits];
+}
+
+/** Column (f): distinct-key misses of large sources, after one untimed request per job. */
+export async function largeMisses(
+  target: Target,
+  jobs: Job[],
+  s: BenchSettings,
+  tag: string,
+): Promise<RunStats> {
+  const load = (bust: (i: number) => string, concurrency: number, count: number) =>
+    runLoad({
+      origin: target.origin,
+      request: (i) => ({ path: jobPath(nth(jobs, i), bust(i)), headers: jobHeaders(nth(jobs, i)) }),
+      concurrency,
+      count,
+      maxMs: s.missMaxMs,
+      timeoutMs: 120_000,
+    });
+  await load((i) => `${tag}-warm-${i}`, 1, jobs.length);
+  s.log(`${tag}: large misses`);
+  return phase(target, 'large misses', () =>
+    load((i) => `${tag}-${i}`, s.largeConcurrency, s.largeCount),
+  );
 }
 
 /** The miss row and the hit row of one server. */

@@ -14,6 +14,11 @@ export type RunStats = {
   meanBytes: number;
   /** CPU time the serving process tree spent per operation (set by the caller that can see it). */
   cpuMsPerOp?: number;
+  /** The part of cpuMsPerOp spent by the serving process itself, and by its child processes. */
+  cpuOwnMsPerOp?: number;
+  cpuChildrenMsPerOp?: number;
+  /** The server's /metrics text just before and just after the run (optimizer columns). */
+  metrics?: { before: string; after: string };
   /** Free-form notes worth reporting (unexpected statuses, cache header counts…). */
   notes: string[];
 };

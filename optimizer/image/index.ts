@@ -7,7 +7,11 @@ export { defaultConcurrency, parseCpuMax } from './concurrency.ts';
 export { contentTypeForExtension, detectContentType, extensionFor } from './detect.ts';
 export { type Dimensions, readDimensions } from './dimensions.ts';
 export { TransformError } from './errors.ts';
-export { TransformProcessPool, type TransformProcessPoolOptions } from './process-pool.ts';
+export {
+  type JobTimings,
+  TransformProcessPool,
+  type TransformProcessPoolOptions,
+} from './process-pool.ts';
 export { TransformQueue, type TransformQueueOptions } from './queue.ts';
 export {
   avifQuality,

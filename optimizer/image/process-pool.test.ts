@@ -1,13 +1,17 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TransformProcessPool } from './process-pool.ts';
+import { type JobTimings, TransformProcessPool } from './process-pool.ts';
 import { photo } from './test-support/fixtures.ts';
 import { type OptimizeOptions, optimizeImage } from './transform.ts';
 
 let jpeg: Buffer;
 const pools: TransformProcessPool[] = [];
 
-function pool(size: number, killGraceSeconds = 1): TransformProcessPool {
-  const created = new TransformProcessPool({ size, killGraceSeconds });
+function pool(
+  size: number,
+  killGraceSeconds = 1,
+  onTimings?: (timings: JobTimings) => void,
+): TransformProcessPool {
+  const created = new TransformProcessPool({ size, killGraceSeconds, onTimings });
   pools.push(created);
   return created;
 }
@@ -76,13 +80,19 @@ describe('TransformProcessPool', () => {
   it('streams multi-MB sources one after another through one child, each byte-exact', async () => {
     // Sources travel on the child's own pipe, not in the IPC message: a PNG of several MB
     // arrives in many chunks, and the next job's bytes must not mix with the last one's.
+    // The child reads into one buffer it keeps and grows: a smaller source after a larger one
+    // must not see the old bytes, and a larger one gets a larger buffer.
     const big = await photo(2048, 1365).png({ compressionLevel: 0 }).toBuffer();
     expect(big.length).toBeGreaterThan(4_000_000);
+    const huge = await photo(2500, 2300).png({ compressionLevel: 0 }).toBuffer();
+    expect(huge.length).toBeGreaterThan(16 * 1024 * 1024);
     const p = pool(1);
-    const sources = [big, jpeg, big, Buffer.alloc(0)];
+    const sources = [big, jpeg, huge, jpeg, big, Buffer.alloc(0)];
     const outputs = await Promise.allSettled(sources.map((b) => p.transform(options(b))));
     const expected = await Promise.allSettled(sources.map((b) => optimizeImage(options(b))));
     expect(outputs.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
       'fulfilled',
       'fulfilled',
       'fulfilled',
@@ -94,6 +104,24 @@ describe('TransformProcessPool', () => {
         expect(o.value.equals(e.value)).toBe(true);
     }
     expect(p.processes).toBe(1);
+  });
+
+  it("reports each successful job's stages as its child measured them", async () => {
+    const seen: JobTimings[] = [];
+    const p = pool(1, 1, (timings) => seen.push(timings));
+    await p.transform(options(jpeg));
+    await p.transform(options(jpeg, { width: 640 }));
+    await expect(p.transform(options(Buffer.from('<html>')))).rejects.toThrow();
+    expect(seen).toHaveLength(2); // none for the failure
+    for (const t of seen) {
+      // A child runs one job at a time, so its CPU over the pipeline is this job's work.
+      expect(t.sharp.cpuMs).toBeGreaterThan(0);
+      expect(t.sharp.wallMs).toBeGreaterThan(0);
+      expect(t.receive.cpuMs).toBeGreaterThanOrEqual(0);
+      expect(t.receive.wallMs).toBeGreaterThanOrEqual(0);
+      expect(t.betweenCpuMs).toBeGreaterThanOrEqual(0);
+      expect(t.roundTripMs).toBeGreaterThanOrEqual(t.receive.wallMs + t.sharp.wallMs);
+    }
   });
 
   it('passes a sharp failure back as TRANSFORM_FAILED and keeps the child', async () => {

@@ -10,7 +10,18 @@ import { type ChildProcess, fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { TransformError } from './errors.ts';
 import type { OptimizeOptions } from './transform.ts';
-import { SOURCE_FD, type TransformReply, type TransformRequest } from './worker-protocol.ts';
+import {
+  SOURCE_FD,
+  type TransformReply,
+  type TransformRequest,
+  type TransformTimings,
+} from './worker-protocol.ts';
+
+/** A job's stage timings as its child measured them, plus the parent's round trip. */
+export interface JobTimings extends TransformTimings {
+  /** Wall ms from handing the job to the child to its reply, as the parent saw it. */
+  roundTripMs: number;
+}
 
 /** Sizes and limits of the pool. */
 export interface TransformProcessPoolOptions {
@@ -18,6 +29,8 @@ export interface TransformProcessPoolOptions {
   size: number;
   /** Seconds past `timeoutSeconds` before a child is killed: sharp gets the first chance. */
   killGraceSeconds?: number;
+  /** Called with each successful job's stage timings (metrics, the bench's breakdown). */
+  onTimings?: (timings: JobTimings) => void;
 }
 
 interface Job {
@@ -25,6 +38,7 @@ interface Job {
   resolve: (buffer: Buffer) => void;
   reject: (error: TransformError) => void;
   timer: NodeJS.Timeout;
+  sentAt: number;
 }
 
 interface Worker {
@@ -54,6 +68,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 export class TransformProcessPool {
   readonly #size: number;
   readonly #graceSeconds: number;
+  readonly #onTimings: ((timings: JobTimings) => void) | undefined;
   readonly #workers = new Set<Worker>();
   readonly #idle: Worker[] = [];
   readonly #pending: Pending[] = [];
@@ -68,6 +83,7 @@ export class TransformProcessPool {
     }
     this.#size = options.size;
     this.#graceSeconds = options.killGraceSeconds ?? DEFAULT_KILL_GRACE_SECONDS;
+    this.#onTimings = options.onTimings;
   }
 
   /** Child processes alive now (idle or busy). */
@@ -146,7 +162,8 @@ export class TransformProcessPool {
   #spawn(): Worker {
     const child = fork(WORKER_URL, [], {
       execPath: process.execPath,
-      execArgv: [],
+      // --expose-gc: an idle child collects the source buffer it kept (transform-worker.ts).
+      execArgv: ['--expose-gc'],
       serialization: 'advanced',
       // fd SOURCE_FD (4): the sources, raw bytes (worker-protocol.ts).
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
@@ -175,7 +192,8 @@ export class TransformProcessPool {
     const timer = setTimeout(() => {
       this.#fail(worker, new TransformError(`transform killed after ${seconds} s`));
     }, seconds * 1000);
-    worker.job = { id, resolve: pending.resolve, reject: pending.reject, timer };
+    const sentAt = performance.now();
+    worker.job = { id, resolve: pending.resolve, reject: pending.reject, timer, sentAt };
     const { buffer, ...rest } = options;
     const request: TransformRequest = { id, options: rest, length: buffer.length };
     worker.child.send(request, (error) => {
@@ -196,8 +214,10 @@ export class TransformProcessPool {
     if (job === undefined || job.id !== reply.id) return;
     clearTimeout(job.timer);
     worker.job = undefined;
-    if (reply.ok) job.resolve(asBuffer(reply.buffer));
-    else job.reject(new TransformError(reply.message));
+    if (reply.ok) {
+      this.#onTimings?.({ ...reply.timings, roundTripMs: performance.now() - job.sentAt });
+      job.resolve(asBuffer(reply.buffer));
+    } else job.reject(new TransformError(reply.message));
     this.#idle.push(worker);
     this.#dispatch();
   }

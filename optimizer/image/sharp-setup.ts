@@ -7,6 +7,9 @@ import sharp from 'sharp';
 
 // The libvips operation cache helps pipelines that reuse one input; ours never do, and
 // it holds decoded pixels that would only raise memory (imgproxy turns it off too).
+// Re-measured with `npm run bench -- --profile` (sweep, fresh source per job, interleaved):
+// on vs off within the run-to-run noise, 62–67 vs 68–71 ms per small job, 310–338 vs
+// 307–316 ms per 16–24 MP job; no gain worth the memory.
 sharp.cache(false);
 
 // One libvips thread per image; parallelism comes from running several images at once
@@ -16,8 +19,10 @@ sharp.cache(false);
 // vs 327–342 ms), because the encoders are single-threaded; wall-clock figures were too
 // noisy under the neighbours' load to rank. So extra threads per image buy no throughput,
 // and one thread each keeps a huge image from taking every core. imgproxy chooses the
-// same (vips_concurrency_set(1), parallel workers). Note: more than 4 images at once in
-// one process also needs UV_THREADPOOL_SIZE raised, at process start.
+// same (vips_concurrency_set(1), parallel workers). Re-measured for large sources too
+// (bench --profile sweep, 16–24 MP JPEG/PNG): 2 threads cost 315–338 ms CPU per job vs
+// 307–310 with 1, and no wall-clock gain on a loaded 2-vCPU VM. Note: more than 4 images
+// at once in one process also needs UV_THREADPOOL_SIZE raised, at process start.
 sharp.concurrency(1);
 
 // Next.js 16 (spec statement 27) lets libvips decode only these formats; every other

@@ -32,7 +32,8 @@ const GENERIC_FORMATS: ReadonlyMap<string, 'gif' | 'tiff'> = new Map([
   [TIFF, 'tiff'],
 ]);
 
-function encode(transformer: Sharp, contentType: string, quality: number): Sharp {
+/** Adds Next 16's encoder for `contentType` to a pipeline (exported for the bench's stage probe). */
+export function encode(transformer: Sharp, contentType: string, quality: number): Sharp {
   switch (contentType) {
     case AVIF:
       return transformer.avif({ quality: avifQuality(quality), effort: 3 });
@@ -59,18 +60,28 @@ export interface OptimizeOptions {
   maxInputPixels: number;
 }
 
+/**
+ * Next 16's load → auto-rotate → resize, before any encoder: one libvips pipeline that
+ * decodes each strip as the encoder pulls it (the bench's stage probe times it to `.raw()`).
+ */
+export function resizePipeline(
+  options: Pick<OptimizeOptions, 'buffer' | 'width' | 'timeoutSeconds' | 'maxInputPixels'>,
+): Sharp {
+  const { buffer, width, timeoutSeconds, maxInputPixels } = options;
+  return sharp(buffer, { limitInputPixels: maxInputPixels, sequentialRead: true })
+    .timeout({ seconds: Math.ceil(timeoutSeconds) })
+    .rotate()
+    .resize(width, undefined, { withoutEnlargement: true });
+}
+
 /** Resizes and re-encodes an image as Next 16 does; any failure rejects with TRANSFORM_FAILED. */
 export async function optimizeImage(options: OptimizeOptions): Promise<Buffer> {
-  const { buffer, contentType, width, quality, timeoutSeconds, maxInputPixels } = options;
+  const { contentType, quality, timeoutSeconds } = options;
   // sharp takes whole seconds and reads 0 as "no limit": a budget already spent must not
   // turn into unbounded work, and a fraction of a second left still gets a real limit.
   if (!(timeoutSeconds > 0)) throw new TransformError('no time left for the transform');
   try {
-    const transformer = sharp(buffer, { limitInputPixels: maxInputPixels, sequentialRead: true })
-      .timeout({ seconds: Math.ceil(timeoutSeconds) })
-      .rotate()
-      .resize(width, undefined, { withoutEnlargement: true });
-    return await encode(transformer, contentType, quality).toBuffer();
+    return await encode(resizePipeline(options), contentType, quality).toBuffer();
   } catch (error: unknown) {
     if (error instanceof TransformError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
