@@ -7,8 +7,14 @@ export { defaultConcurrency, parseCpuMax } from './concurrency.ts';
 export { contentTypeForExtension, detectContentType, extensionFor } from './detect.ts';
 export { type Dimensions, readDimensions } from './dimensions.ts';
 export { TransformError } from './errors.ts';
+export {
+  decoderWorkingSet,
+  hasHeaderParser,
+  type ImageHeader,
+  readImageHeader,
+} from './header.ts';
 export { TransformProcessPool, type TransformProcessPoolOptions } from './process-pool.ts';
-export { TransformQueue, type TransformQueueOptions } from './queue.ts';
+export { type Admission, TransformQueue, type TransformQueueOptions } from './queue.ts';
 export {
   avifQuality,
   BYPASS_TYPES,
