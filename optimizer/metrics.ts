@@ -45,7 +45,7 @@ export function createMetrics(
     }),
     fetchDuration: new Histogram({
       name: 'next_image_fetch_duration_seconds',
-      help: 'Source fetch time, all attempts',
+      help: 'Source fetch time, all attempts, without the wait for memory (outcome ok, error, shed)',
       labelNames: ['source', 'outcome'],
       buckets: durationBuckets,
       registers,

@@ -1,19 +1,10 @@
 import type { ImagesConfig } from '../api/images-config.ts';
 import type { Discovery } from '../lib/discovery.ts';
 import type { Logger } from '../lib/logger.ts';
-import { type AdmissionPlan, decodeBytes, headIsConclusive, planAdmission } from './admission.ts';
+import { type AdmissionPlan, decodeBytes } from './admission.ts';
 import { hash } from './cache-key.ts';
 import { ImageError, JobTimeoutError, MESSAGES, QueueFullError } from './errors.ts';
 import {
-  fetchWithRetries,
-  type HeadRule,
-  openExternalImage,
-  openInternalImage,
-  readUpstreamSource,
-  type UpstreamSource,
-} from './fetch/index.ts';
-import {
-  type Admission,
   BYPASS_TYPES,
   type Dimensions,
   decoderWorkingSet,
@@ -25,8 +16,10 @@ import {
   readDimensions,
   type TransformQueue,
 } from './image/index.ts';
+import { remainingSeconds } from './job-budget.ts';
 import type { OptimizerMetrics } from './metrics.ts';
 import { maxAgeFromCacheControl } from './response-headers.ts';
+import { type AdmittedSource, fetchAdmitted } from './source.ts';
 import type { CachedImage, ImageEntry, ImageParams, UpstreamImage } from './types.ts';
 
 /** Everything producing an image needs, fixed at start-up. */
@@ -44,127 +37,6 @@ export interface PipelineDeps {
   transform: (options: OptimizeOptions, signal: AbortSignal) => Promise<Buffer>;
   metrics: OptimizerMetrics;
   logger: Logger;
-}
-
-/** The first bytes read before admission: enough for any header we parse, in practice. */
-export const HEAD_MAX_BYTES = 256 * 1024;
-
-const HEAD_RULE: HeadRule = { isEnough: headIsConclusive, maxBytes: HEAD_MAX_BYTES };
-
-/** Opens the source (headers and first bytes) with retries inside the job's budget. */
-async function openSource(
-  params: ImageParams,
-  deps: PipelineDeps,
-  signal: AbortSignal,
-): Promise<UpstreamSource> {
-  const source = params.isAbsolute ? 'external' : 'internal';
-  return await fetchWithRetries<UpstreamSource>(
-    (attemptSignal) => {
-      deps.metrics.fetchAttempts.inc({ source });
-      return params.isAbsolute
-        ? openExternalImage(
-            params.href,
-            {
-              maximumResponseBody: deps.images.maximumResponseBody,
-              maximumRedirects: deps.images.maximumRedirects,
-              dangerouslyAllowLocalIP: deps.images.dangerouslyAllowLocalIP,
-              signal: attemptSignal,
-            },
-            HEAD_RULE,
-          )
-        : openInternalImage(
-            params.href,
-            {
-              fallback: deps.fallback,
-              discovery: deps.discovery,
-              maximumResponseBody: deps.images.maximumResponseBody,
-              signal: attemptSignal,
-            },
-            HEAD_RULE,
-          );
-    },
-    {
-      maxAttempts: deps.maxAttempts,
-      signal,
-      attemptTimeoutMs: deps.attemptTimeoutMs,
-      deadline: deadlines.get(signal),
-      onRetry: ({ attempt, error, delayMs }) => {
-        deps.metrics.retries.inc({ source });
-        deps.logger.warn(
-          { href: params.href, attempt, delayMs, err: error },
-          'retrying source fetch',
-        );
-      },
-    },
-  );
-}
-
-/** Downloads the rest of an admitted source within one attempt's timeout and the job's budget. */
-async function readSource(
-  opened: UpstreamSource,
-  deps: PipelineDeps,
-  signal: AbortSignal,
-): Promise<UpstreamImage> {
-  const timer = new AbortController();
-  const timeout = setTimeout(() => {
-    timer.abort(new DOMException('source download timed out', 'TimeoutError'));
-  }, deps.attemptTimeoutMs);
-  try {
-    const upstream = await readUpstreamSource(opened, AbortSignal.any([signal, timer.signal]));
-    deps.metrics.bytesIn.inc(upstream.buffer.byteLength);
-    return upstream;
-  } finally {
-    clearTimeout(timeout);
-  }
-}
-
-/**
- * Opens the source, admits the job against the memory budget from its first bytes (waiting in
- * the queue, or shed with 503 while nothing but the head was downloaded), then downloads it.
- * The caller releases the admission when the job ends.
- */
-async function fetchAdmitted(
-  params: ImageParams,
-  deps: PipelineDeps,
-  signal: AbortSignal,
-): Promise<{ upstream: UpstreamImage; plan: AdmissionPlan; admission: Admission }> {
-  const source = params.isAbsolute ? 'external' : 'internal';
-  const started = performance.now();
-  let outcome = 'ok';
-  try {
-    const opened = await openSource(params, deps, signal);
-    const limit = deps.images.maximumResponseBody;
-    const plan = planAdmission({
-      head: opened.head,
-      sourceBytes: opened.complete ? opened.head.length : (opened.declaredLength ?? limit),
-      budgetBytes: deps.queue.budgetBytes,
-      maxInputPixels: deps.maxInputPixels,
-    });
-    let admission: Admission;
-    const waitStarted = performance.now();
-    try {
-      admission = await deps.queue.admit(plan.bytes, signal);
-    } catch (error: unknown) {
-      opened.discard();
-      throw error;
-    }
-    const waited = performance.now() - waitStarted;
-    try {
-      const upstream = await readSource(opened, deps, signal);
-      deps.metrics.fetchDuration.observe(
-        { source, outcome },
-        (performance.now() - started - waited) / 1000,
-      );
-      return { upstream, plan, admission };
-    } catch (error: unknown) {
-      admission.release();
-      throw error;
-    }
-  } catch (error: unknown) {
-    outcome = 'error';
-    deps.metrics.fetchDuration.observe({ source, outcome }, (performance.now() - started) / 1000);
-    throw error;
-  }
 }
 
 /** The unchanged upstream bytes as an entry (bypass types, animations, transform failures). */
@@ -214,26 +86,19 @@ async function runJob(
   signal: AbortSignal,
   previous?: CachedImage,
 ): Promise<ImageEntry> {
-  const { upstream, plan, admission } = await fetchAdmitted(params, deps, signal);
+  const admitted = await fetchAdmitted(params, deps, signal);
   try {
-    return await runAdmittedJob(params, deps, signal, { upstream, plan, admission }, previous);
+    return await runAdmittedJob(params, deps, signal, admitted, previous);
   } finally {
-    admission.release();
+    admitted.admission.release();
   }
-}
-
-/** What fetchAdmitted hands the rest of the job. */
-interface Admitted {
-  upstream: UpstreamImage;
-  plan: AdmissionPlan;
-  admission: Admission;
 }
 
 async function runAdmittedJob(
   params: ImageParams,
   deps: PipelineDeps,
   signal: AbortSignal,
-  { upstream, plan, admission }: Admitted,
+  { upstream, plan, admission }: AdmittedSource,
   previous?: CachedImage,
 ): Promise<ImageEntry> {
   const upstreamType = detectContentType(upstream.buffer);
@@ -351,21 +216,4 @@ function decodeNeed(
   // No header parser for the type: a frame of 4 bands of 8 bits, as libvips decodes most.
   const frame = dims === undefined ? 0 : dims.width * dims.height * 4;
   return decodeBytes(sourceBytes, frame);
-}
-
-// Jobs carry their deadline on the signal so nested steps can size their own timeouts.
-const deadlines = new WeakMap<AbortSignal, number>();
-
-/** A signal that aborts after `ms`, with its deadline known to remainingSeconds(). */
-export function budgetSignal(ms: number): AbortSignal {
-  const signal = AbortSignal.timeout(ms);
-  deadlines.set(signal, Date.now() + ms);
-  return signal;
-}
-
-function remainingSeconds(signal: AbortSignal): number {
-  const deadline = deadlines.get(signal);
-  return deadline === undefined
-    ? Number.POSITIVE_INFINITY
-    : Math.ceil((deadline - Date.now()) / 1000);
 }
