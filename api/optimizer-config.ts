@@ -57,6 +57,19 @@ export const OptimizerTuningSchema = z.strictObject({
     .describe(
       'Bytes of optimized images kept in process (the memory storage, or the tier in front of the others). Default 268435456 (256 MiB).',
     ),
+  /**
+   * Bytes that source downloads and decoders may hold at once; a job is admitted against it
+   * from its image header, before its body is downloaded. Unset: derived from the container's
+   * memory limit (docs/sizing.md).
+   */
+  memoryBudgetBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .optional()
+    .describe(
+      'Memory budget in bytes for source bytes plus decoder working sets of the jobs admitted at once (estimated from each image header before its body is downloaded); a job that does not fit waits in the queue or is shed with 503 + Retry-After. At least 1048576. Default: 75% of (the container memory limit from cgroup v2 memory.max or v1 memory.limit_in_bytes − 192 MiB), at least 64 MiB; 1 GiB or a quarter of the host memory, whichever is less, when there is no limit. See docs/sizing.md.',
+    ),
   /** Images declaring more pixels than this are refused before decoding (Next: 268402689). */
   maxInputPixels: z
     .number()

@@ -12,7 +12,7 @@ import { Discovery } from '../lib/discovery.ts';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import { releaseKeepAliveOnClose } from '../lib/server.ts';
 import { cacheKey } from './cache-key.ts';
-import { fallbackBase } from './config.ts';
+import { fallbackBase, memoryBudget } from './config.ts';
 import { ImageError, MESSAGES, QueueFullError } from './errors.ts';
 import { closeFetchAgents } from './fetch/index.ts';
 import {
@@ -91,8 +91,14 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
   const queue = new TransformQueue({
     concurrency,
     queueSize: tuning.queueSize,
+    memoryBudgetBytes: memoryBudget(config),
   });
-  const metrics = createMetrics(() => ({ depth: queue.depth, running: queue.running }));
+  const metrics = createMetrics(() => ({
+    depth: queue.depth + queue.memoryDepth,
+    running: queue.running,
+    budgetBytes: queue.budgetBytes,
+    admittedBytes: queue.admittedBytes,
+  }));
   const store = createStore(io.storage, {
     memoryCacheBytes: tuning.memoryCacheBytes,
     logger,
@@ -269,6 +275,7 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
 
   function sendFailure(reply: FastifyReply, error: unknown, waitTimedOut: boolean): FastifyReply {
     if (error instanceof QueueFullError) {
+      metrics.shed.inc({ reason: error.reason });
       reply.header('Retry-After', String(error.retryAfterSeconds));
       return sendError(reply, 503, error.message);
     }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { type OptimizerConfig, OptimizerConfigSchema } from '../api/optimizer-config.ts';
 import { ConfigError, formatIssues, readConfigJson } from '../lib/config-file.ts';
@@ -89,4 +91,70 @@ export function listenAddress(
 export function fallbackBase(fallback: string): URL {
   if (/^https?:\/\//.test(fallback)) return new URL(fallback.replace(/\/$/, ''));
   return appUrl(fallback);
+}
+
+/** Where cgroup v2 and v1 publish the container's memory limit. */
+export const CGROUP_MEMORY_FILES = {
+  v2: '/sys/fs/cgroup/memory.max',
+  v1: '/sys/fs/cgroup/memory/memory.limit_in_bytes',
+} as const;
+
+/** How the default memory budget is derived from the limit (docs/sizing.md). */
+export const MEMORY_BUDGET_DEFAULTS = {
+  /** What the processes hold with no image in flight: main process + idle transform children. */
+  baselineBytes: 192 * 1024 * 1024,
+  /** Of the rest: headroom for allocator slack, libvips' cache and buffers no estimate sees. */
+  fraction: 0.75,
+  minimumBytes: 64 * 1024 * 1024,
+  /** Without a limit: at most this, and at most a quarter of the host's memory. */
+  unlimitedBytes: 1024 * 1024 * 1024,
+} as const;
+
+// cgroup v1 writes "no limit" as the largest page-aligned int64 (9223372036854771712).
+const V1_UNLIMITED_FROM = 2 ** 60;
+
+/**
+ * The container memory limit in bytes from the contents of the cgroup files (undefined: the
+ * file is missing), or undefined when there is no limit ("max" in v2, a near-2^63 number in
+ * v1) or the text is not understood. v2 wins when both are present.
+ */
+export function memoryLimitFromCgroup(files: {
+  v2?: string | undefined;
+  v1?: string | undefined;
+}): number | undefined {
+  for (const text of [files.v2, files.v1]) {
+    if (text === undefined) continue;
+    const value = text.trim();
+    if (value === 'max' || !/^\d+$/.test(value)) return undefined;
+    const bytes = Number(value);
+    return bytes > 0 && bytes < V1_UNLIMITED_FROM ? bytes : undefined;
+  }
+  return undefined;
+}
+
+/** The default memoryBudgetBytes for a container limit (undefined: none) on a host. */
+export function defaultMemoryBudget(limitBytes: number | undefined, hostBytes: number): number {
+  const d = MEMORY_BUDGET_DEFAULTS;
+  if (limitBytes === undefined) return Math.min(d.unlimitedBytes, Math.floor(hostBytes / 4));
+  const derived = Math.floor((limitBytes - d.baselineBytes) * d.fraction);
+  return Math.max(d.minimumBytes, derived);
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** `optimizer.memoryBudgetBytes`, or the default derived from this container's limit. */
+export function memoryBudget(config: OptimizerConfig): number {
+  const configured = config.optimizer.memoryBudgetBytes;
+  if (configured !== undefined) return configured;
+  const limit = memoryLimitFromCgroup({
+    v2: readIfPresent(CGROUP_MEMORY_FILES.v2),
+    v1: readIfPresent(CGROUP_MEMORY_FILES.v1),
+  });
+  return defaultMemoryBudget(limit, totalmem());
 }

@@ -25,9 +25,12 @@ export const MESSAGES = {
 /** The work queue is full: shed load instead of growing memory. */
 export class QueueFullError extends ImageError {
   readonly retryAfterSeconds: number;
-  constructor(retryAfterSeconds: number) {
+  /** What ran out: transform slots and their queue, or the memory budget and its queue. */
+  readonly reason: 'queue' | 'memory';
+  constructor(retryAfterSeconds: number, reason: 'queue' | 'memory' = 'queue') {
     super(503, 'The image optimizer is busy; retry shortly', 'QUEUE_FULL');
     this.retryAfterSeconds = retryAfterSeconds;
+    this.reason = reason;
   }
 }
 

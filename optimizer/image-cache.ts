@@ -1,7 +1,7 @@
 import type { Logger } from '../lib/logger.ts';
 import { clampCacheSeconds } from './cache-ttl.ts';
 import { JobTimeoutError } from './errors.ts';
-import { budgetSignal } from './pipeline.ts';
+import { budgetSignal } from './job-budget.ts';
 import type { ImageStore } from './storage/types.ts';
 import type { CachedImage, ImageEntry } from './types.ts';
 

@@ -18,11 +18,15 @@ export interface OptimizerMetrics {
   inFlightJobs: Gauge;
   queueDepth: Gauge;
   transformsRunning: Gauge;
+  shed: Counter<'reason'>;
+  decodesRefused: Counter<'reason'>;
+  memoryBudget: Gauge;
+  memoryAdmitted: Gauge;
 }
 
 /** Creates the metrics; `sampleQueue` is read at scrape time so gauges are never stale. */
 export function createMetrics(
-  sampleQueue: () => { depth: number; running: number },
+  sampleQueue: () => { depth: number; running: number; budgetBytes: number; admittedBytes: number },
 ): OptimizerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -44,7 +48,7 @@ export function createMetrics(
     }),
     fetchDuration: new Histogram({
       name: 'next_image_fetch_duration_seconds',
-      help: 'Source fetch time, all attempts',
+      help: 'Source fetch time, all attempts, without the wait for memory (outcome ok, error, shed)',
       labelNames: ['source', 'outcome'],
       buckets: durationBuckets,
       registers,
@@ -108,6 +112,35 @@ export function createMetrics(
       registers,
       collect() {
         this.set(sampleQueue().depth);
+      },
+    }),
+    shed: new Counter({
+      name: 'next_image_shed_total',
+      help: 'Jobs answered 503 + Retry-After before download, by what ran out (queue, memory)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    decodesRefused: new Counter({
+      name: 'next_image_decodes_refused_total',
+      help: 'Sources served untransformed without a decode (pixels: maxInputPixels; memory: the budget)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    memoryBudget: new Gauge({
+      name: 'next_image_memory_budget_bytes',
+      help: 'Memory budget for source bytes and decoder working sets (optimizer.memoryBudgetBytes)',
+      registers,
+      collect() {
+        const budget = sampleQueue().budgetBytes;
+        this.set(Number.isFinite(budget) ? budget : 0);
+      },
+    }),
+    memoryAdmitted: new Gauge({
+      name: 'next_image_memory_admitted_bytes',
+      help: 'Bytes of the memory budget held by admitted jobs now',
+      registers,
+      collect() {
+        this.set(sampleQueue().admittedBytes);
       },
     }),
     transformsRunning: new Gauge({

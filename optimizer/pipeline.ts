@@ -1,11 +1,13 @@
 import type { ImagesConfig } from '../api/images-config.ts';
 import type { Discovery } from '../lib/discovery.ts';
 import type { Logger } from '../lib/logger.ts';
+import { type AdmissionPlan, decodeBytes } from './admission.ts';
 import { hash } from './cache-key.ts';
-import { ImageError, JobTimeoutError, MESSAGES } from './errors.ts';
-import { fetchExternalImage, fetchInternalImage, fetchWithRetries } from './fetch/index.ts';
+import { ImageError, JobTimeoutError, MESSAGES, QueueFullError } from './errors.ts';
 import {
   BYPASS_TYPES,
+  type Dimensions,
+  decoderWorkingSet,
   detectContentType,
   extensionFor,
   isAnimated,
@@ -14,8 +16,10 @@ import {
   readDimensions,
   type TransformQueue,
 } from './image/index.ts';
+import { remainingSeconds } from './job-budget.ts';
 import type { OptimizerMetrics } from './metrics.ts';
 import { maxAgeFromCacheControl } from './response-headers.ts';
+import { type AdmittedSource, fetchAdmitted } from './source.ts';
 import type { CachedImage, ImageEntry, ImageParams, UpstreamImage } from './types.ts';
 
 /** Everything producing an image needs, fixed at start-up. */
@@ -33,57 +37,6 @@ export interface PipelineDeps {
   transform: (options: OptimizeOptions, signal: AbortSignal) => Promise<Buffer>;
   metrics: OptimizerMetrics;
   logger: Logger;
-}
-
-/** Fetches the source with retries inside the job's budget. */
-async function fetchSource(
-  params: ImageParams,
-  deps: PipelineDeps,
-  signal: AbortSignal,
-): Promise<UpstreamImage> {
-  const source = params.isAbsolute ? 'external' : 'internal';
-  const started = performance.now();
-  let outcome = 'ok';
-  try {
-    const upstream = await fetchWithRetries(
-      (attemptSignal) => {
-        deps.metrics.fetchAttempts.inc({ source });
-        return params.isAbsolute
-          ? fetchExternalImage(params.href, {
-              maximumResponseBody: deps.images.maximumResponseBody,
-              maximumRedirects: deps.images.maximumRedirects,
-              dangerouslyAllowLocalIP: deps.images.dangerouslyAllowLocalIP,
-              signal: attemptSignal,
-            })
-          : fetchInternalImage(params.href, {
-              fallback: deps.fallback,
-              discovery: deps.discovery,
-              maximumResponseBody: deps.images.maximumResponseBody,
-              signal: attemptSignal,
-            });
-      },
-      {
-        maxAttempts: deps.maxAttempts,
-        signal,
-        attemptTimeoutMs: deps.attemptTimeoutMs,
-        deadline: deadlines.get(signal),
-        onRetry: ({ attempt, error, delayMs }) => {
-          deps.metrics.retries.inc({ source });
-          deps.logger.warn(
-            { href: params.href, attempt, delayMs, err: error },
-            'retrying source fetch',
-          );
-        },
-      },
-    );
-    deps.metrics.bytesIn.inc(upstream.buffer.byteLength);
-    return upstream;
-  } catch (error: unknown) {
-    outcome = 'error';
-    throw error;
-  } finally {
-    deps.metrics.fetchDuration.observe({ source, outcome }, (performance.now() - started) / 1000);
-  }
 }
 
 /** The unchanged upstream bytes as an entry (bypass types, animations, transform failures). */
@@ -123,7 +76,8 @@ export async function produceImage(
 
 /**
  * Next.js 16's imageOptimizer: fetch → detect type from magic bytes → bypass/animated →
- * transform (bounded queue) → on any transform failure, the original bytes.
+ * transform (bounded queue) → on any transform failure, the original bytes. The fetch is
+ * admitted against the memory budget from the source's first bytes (fetchAdmitted).
  * `previous` is the stale entry being revalidated, reused when the upstream did not change.
  */
 async function runJob(
@@ -132,7 +86,21 @@ async function runJob(
   signal: AbortSignal,
   previous?: CachedImage,
 ): Promise<ImageEntry> {
-  const upstream = await fetchSource(params, deps, signal);
+  const admitted = await fetchAdmitted(params, deps, signal);
+  try {
+    return await runAdmittedJob(params, deps, signal, admitted, previous);
+  } finally {
+    admitted.admission.release();
+  }
+}
+
+async function runAdmittedJob(
+  params: ImageParams,
+  deps: PipelineDeps,
+  signal: AbortSignal,
+  { upstream, plan, admission }: AdmittedSource,
+  previous?: CachedImage,
+): Promise<ImageEntry> {
   const upstreamType = detectContentType(upstream.buffer);
   if (!upstreamType?.startsWith('image/') || upstreamType.includes(',')) {
     throw new ImageError(400, MESSAGES.notValidImage, 'NOT_AN_IMAGE');
@@ -166,12 +134,21 @@ async function runJob(
 
   const contentType = outputType(upstreamType, params.mimeType);
   const dims = await readDimensions(upstream.buffer, upstreamType).catch(() => undefined);
-  if (dims !== undefined && dims.width * dims.height > deps.maxInputPixels) {
-    // A pixel bomb is never decoded; like any sharp failure, the original bytes are served.
+  const bytes = upstream.buffer.length;
+  const refusal = decodeRefusal(dims, plan, bytes, deps);
+  if (refusal === undefined && !admission.resize(decodeNeed(dims, plan, bytes))) {
+    // Only a type sized after its download (TIFF…) grows here; it does not wait for memory.
+    throw new QueueFullError(deps.queue.retryAfterSeconds(), 'memory');
+  }
+  if (refusal !== undefined) {
+    // Never decoded; like any sharp failure (Next), the original bytes are served.
     deps.logger.info(
-      { href: params.href, ...dims },
-      'source exceeds maxInputPixels; serving it untransformed',
+      { href: params.href, ...dims, reason: refusal },
+      refusal === 'pixels'
+        ? 'source exceeds maxInputPixels; serving it untransformed'
+        : 'decoding the source would pass the memory budget; serving it untransformed',
     );
+    deps.metrics.decodesRefused.inc({ reason: refusal });
     deps.metrics.transforms.inc({ outcome: 'fallback' });
     return original(upstream, upstreamType, params.minimumCacheTTL, upstreamEtag);
   }
@@ -216,19 +193,27 @@ async function runJob(
   }
 }
 
-// Jobs carry their deadline on the signal so nested steps can size their own timeouts.
-const deadlines = new WeakMap<AbortSignal, number>();
-
-/** A signal that aborts after `ms`, with its deadline known to remainingSeconds(). */
-export function budgetSignal(ms: number): AbortSignal {
-  const signal = AbortSignal.timeout(ms);
-  deadlines.set(signal, Date.now() + ms);
-  return signal;
+/** Why a downloaded source is served untransformed without a decode, or undefined. */
+function decodeRefusal(
+  dims: Dimensions | undefined,
+  plan: AdmissionPlan,
+  sourceBytes: number,
+  deps: PipelineDeps,
+): 'pixels' | 'memory' | undefined {
+  if (dims !== undefined && dims.width * dims.height > deps.maxInputPixels) return 'pixels';
+  if (plan.decode === 'over-budget') return 'memory';
+  if (decodeNeed(dims, plan, sourceBytes) > deps.queue.budgetBytes) return 'memory';
+  return undefined;
 }
 
-function remainingSeconds(signal: AbortSignal): number {
-  const deadline = deadlines.get(signal);
-  return deadline === undefined
-    ? Number.POSITIVE_INFINITY
-    : Math.ceil((deadline - Date.now()) / 1000);
+/** Bytes a decode of the downloaded source holds, from its header (or, without, its size). */
+function decodeNeed(
+  dims: Dimensions | undefined,
+  plan: AdmissionPlan,
+  sourceBytes: number,
+): number {
+  if (plan.header !== undefined) return decodeBytes(sourceBytes, decoderWorkingSet(plan.header));
+  // No header parser for the type: a frame of 4 bands of 8 bits, as libvips decodes most.
+  const frame = dims === undefined ? 0 : dims.width * dims.height * 4;
+  return decodeBytes(sourceBytes, frame);
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { declaredTooLarge, decodingSteps, readBody } from './body.ts';
+import { declaredTooLarge, decodingSteps, openBody, readBody } from './body.ts';
 
 class TooLarge extends Error {}
 class TooManyCodings extends Error {}
@@ -106,5 +106,57 @@ describe('declaredTooLarge', () => {
     ['nonsense', undefined, false],
   ])('content-length %j, encoding %j → %j', (length, encoding, expected) => {
     expect(declaredTooLarge(length, encoding, 100)).toBe(expected);
+  });
+});
+
+describe('openBody', () => {
+  const chunks = Array.from({ length: 64 }, (_, i) => Buffer.alloc(16 * 1024, i));
+  const whole = Buffer.concat(chunks);
+
+  it('reads until the head rule is satisfied and pulls little more until readAll', async () => {
+    const { stream, pulled } = trackedSource(chunks);
+    const opened = await openBody(stream, undefined, 10 * whole.length, errors, {
+      isEnough: (head) => head.length >= 100,
+      maxBytes: 256 * 1024,
+    });
+    expect(opened.complete).toBe(false);
+    expect(opened.head.length).toBeGreaterThanOrEqual(100);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pulled()).toBeLessThan(whole.length / 2); // paused: the stream's buffer, no more
+    expect((await opened.readAll(new AbortController().signal)).equals(whole)).toBe(true);
+  });
+
+  it('decodes before it reads the head, and applies the limit to the decoded bytes', async () => {
+    const gzipped = zlib.gzipSync(whole);
+    const opened = await openBody(Readable.from([gzipped]), 'gzip', whole.length, errors, {
+      isEnough: (head) => head.length > 0,
+      maxBytes: 1024,
+    });
+    expect(opened.head[0]).toBe(0);
+    expect((await opened.readAll(new AbortController().signal)).equals(whole)).toBe(true);
+    const bomb = await openBody(Readable.from([gzipped]), 'gzip', whole.length - 1, errors, {
+      isEnough: (head) => head.length > 0,
+      maxBytes: 1024,
+    });
+    await expect(bomb.readAll(new AbortController().signal)).rejects.toBeInstanceOf(TooLarge);
+  });
+
+  it('fails with tooLarge while reading the head when the limit is smaller than it', async () => {
+    const { stream } = trackedSource(chunks);
+    await expect(
+      openBody(stream, undefined, 1000, errors, { maxBytes: 256 * 1024 }),
+    ).rejects.toBeInstanceOf(TooLarge);
+  });
+
+  it('keeps a failure that happens while nobody reads and throws it from readAll', async () => {
+    const stream = new Readable({ read() {} });
+    stream.push(Buffer.alloc(64));
+    const opened = await openBody(stream, undefined, 1 << 20, errors, {
+      isEnough: () => true,
+      maxBytes: 1 << 20,
+    });
+    stream.destroy(new Error('reset by peer'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(opened.readAll(new AbortController().signal)).rejects.toThrow('reset by peer');
   });
 });

@@ -1,4 +1,10 @@
-import { type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
+import {
+  pipeline as pipelineCallback,
+  type Readable,
+  Transform,
+  type TransformCallback,
+  Writable,
+} from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
@@ -161,4 +167,130 @@ export function declaredTooLarge(
   if (contentLength === undefined || (contentEncoding ?? '').trim() !== '') return false;
   const length = Number(contentLength);
   return Number.isFinite(length) && length > limit;
+}
+
+/** A body whose first bytes are read and the rest left unread until asked for. */
+export interface OpenedBody {
+  /** The decoded first bytes: all of the body when `complete`. */
+  head: Buffer;
+  complete: boolean;
+  /** The whole decoded body (head + rest), failing with `tooLarge()` past the limit. */
+  readAll: (signal: AbortSignal) => Promise<Buffer>;
+  /** Drops the unread rest: the upstream connection is closed, nothing more is downloaded. */
+  discard: () => void;
+}
+
+/** How much of a body openBody reads before it stops, and when it may stop sooner. */
+export interface HeadRule {
+  /** True once `head` says what the caller needs (an image header); unset: read to maxBytes. */
+  isEnough?: (head: Buffer) => boolean;
+  maxBytes: number;
+}
+
+interface Head {
+  chunks: Buffer[];
+  size: number;
+  ended: boolean;
+}
+
+/** Reads `stream` until `rule` is satisfied or it ends, then pauses it. */
+function readHead(
+  stream: Readable,
+  rule: HeadRule,
+  limit: number,
+  errors: BodyErrors,
+): Promise<Head> {
+  return new Promise<Head>((resolve, reject) => {
+    const head: Head = { chunks: [], size: 0, ended: false };
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      head.chunks.push(chunk);
+      head.size += chunk.length;
+      if (head.size > limit) {
+        cleanup();
+        reject(errors.tooLarge());
+      } else if (
+        head.size >= rule.maxBytes ||
+        rule.isEnough?.(Buffer.concat(head.chunks, head.size)) === true
+      ) {
+        cleanup();
+        stream.pause();
+        resolve(head);
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ ...head, ended: true });
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
+}
+
+/**
+ * Reads the first bytes of `body` (decoded, within `limit`) and leaves the rest unread, its
+ * socket paused by backpressure, until readAll() or discard(). A failure while nobody reads
+ * (the upstream resets) is kept and thrown by readAll().
+ */
+export async function openBody(
+  body: Readable,
+  contentEncoding: string | undefined,
+  limit: number,
+  errors: BodyErrors,
+  rule: HeadRule,
+): Promise<OpenedBody> {
+  let steps: string[] | null;
+  try {
+    steps = decodingSteps(contentEncoding, errors);
+  } catch (error: unknown) {
+    abandon(body);
+    throw error;
+  }
+  const decoders = (steps ?? []).map(decoderFor);
+  const decoded: Readable =
+    decoders.length === 0
+      ? body
+      : (pipelineCallback([body, ...decoders], () => {}) as unknown as Readable);
+  let failure: unknown;
+  decoded.on('error', (error: unknown) => {
+    failure ??= error;
+  });
+  const discard = (): void => {
+    abandon(body);
+    for (const decoder of decoders) decoder.destroy();
+  };
+  let head: Head;
+  try {
+    head = await readHead(decoded, rule, limit, errors);
+  } catch (error: unknown) {
+    discard();
+    throw error;
+  }
+  const headBuffer = Buffer.concat(head.chunks);
+  const readAll = async (signal: AbortSignal): Promise<Buffer> => {
+    // A paused stream still emits 'end' once its buffer is empty: then the head was it all.
+    if (head.ended || decoded.readableEnded) return headBuffer;
+    if (failure !== undefined) {
+      discard();
+      throw failure;
+    }
+    const collector = new LimitedCollector(limit - head.size, errors.tooLarge);
+    try {
+      await pipeline([decoded, collector], { signal });
+    } catch (error: unknown) {
+      discard();
+      throw error;
+    }
+    return Buffer.concat([headBuffer, ...collector.chunks]);
+  };
+  return { head: headBuffer, complete: head.ended, readAll, discard };
 }

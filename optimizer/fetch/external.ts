@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { ImageError, MESSAGES } from '../errors.ts';
 import type { UpstreamImage } from '../types.ts';
 import { externalAgent } from './agents.ts';
+import type { HeadRule } from './body.ts';
 import { guardHost, type LookupFn } from './dns-guard.ts';
 import {
   isConnectFailure,
@@ -9,7 +10,15 @@ import {
   UnsupportedProtocolError,
   UpstreamConnectionError,
 } from './fetch-errors.ts';
-import { abortOutcome, discardBody, headerValue, readUpstreamImage } from './upstream-response.ts';
+import {
+  abortOutcome,
+  discardBody,
+  headerValue,
+  openUpstreamSource,
+  type ResponseRules,
+  readUpstreamImage,
+  type UpstreamSource,
+} from './upstream-response.ts';
 
 /**
  * Next 16's fetchExternalImage (spec statements 30–34) for absolute sources: Next's exact
@@ -89,16 +98,17 @@ function redirectTarget(response: Dispatcher.ResponseData, current: URL): URL | 
 }
 
 /** Follows redirects from `hop.url`, which always names the host being talked to (for errors). */
-async function fetchFollowingRedirects(
+async function fetchFollowingRedirects<T>(
   hop: { url: URL },
   options: ExternalFetchOptions,
-): Promise<UpstreamImage> {
+  finish: (response: Dispatcher.ResponseData, rules: ResponseRules) => Promise<T>,
+): Promise<T> {
   let url = hop.url;
   for (let redirectsLeft = options.maximumRedirects; ; redirectsLeft -= 1) {
     const response = await requestOnce(url, options);
     const next = redirectTarget(response, url);
     if (next === undefined) {
-      return await readUpstreamImage(response, {
+      return await finish(response, {
         message: MESSAGES.upstreamInvalid,
         codePrefix: 'UPSTREAM',
         maximumResponseBody: options.maximumResponseBody,
@@ -129,11 +139,37 @@ export async function fetchExternalImage(
 ): Promise<UpstreamImage> {
   const hop = { url: new URL(href) };
   try {
-    return await fetchFollowingRedirects(hop, options);
+    return await fetchFollowingRedirects(hop, options, readUpstreamImage);
   } catch (error: unknown) {
-    const aborted = abortOutcome(options.signal);
-    if (aborted !== undefined) throw aborted;
-    if (isConnectionError(error)) throw new UpstreamConnectionError(hop.url.host, error);
-    throw error;
+    throw externalFailure(error, options.signal, hop.url);
+  }
+}
+
+/** What an external fetch answers for `error`: the abort's outcome, a connection error, or it. */
+function externalFailure(error: unknown, signal: AbortSignal, url: URL): unknown {
+  const aborted = abortOutcome(signal);
+  if (aborted !== undefined) return aborted;
+  if (isConnectionError(error)) return new UpstreamConnectionError(url.host, error);
+  return error;
+}
+
+/**
+ * fetchExternalImage up to the first bytes of the body (until `head` is satisfied): the rest
+ * is downloaded by the returned source's readAll(), or never (discard()).
+ */
+export async function openExternalImage(
+  href: string,
+  options: ExternalFetchOptions,
+  head: HeadRule,
+): Promise<UpstreamSource> {
+  const hop = { url: new URL(href) };
+  const mapError = (error: unknown, signal: AbortSignal): unknown =>
+    externalFailure(error, signal, hop.url);
+  try {
+    return await fetchFollowingRedirects(hop, options, (response, rules) =>
+      openUpstreamSource(response, rules, head, mapError),
+    );
+  } catch (error: unknown) {
+    throw externalFailure(error, options.signal, hop.url);
   }
 }

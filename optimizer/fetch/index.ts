@@ -11,6 +11,7 @@
 
 export { isPublicUnicast } from './address-policy.ts';
 export { closeFetchAgents } from './agents.ts';
+export type { HeadRule } from './body.ts';
 export {
   type GuardOptions,
   guardHost,
@@ -23,6 +24,7 @@ export {
   type ExternalFetchOptions,
   type FetchLimits,
   fetchExternalImage,
+  openExternalImage,
 } from './external.ts';
 export {
   DnsLookupError,
@@ -30,7 +32,12 @@ export {
   UnsupportedProtocolError,
   UpstreamConnectionError,
 } from './fetch-errors.ts';
-export { fetchInternalImage, type InternalFetchOptions, internalUrl } from './internal.ts';
+export {
+  fetchInternalImage,
+  type InternalFetchOptions,
+  internalUrl,
+  openInternalImage,
+} from './internal.ts';
 export {
   backoffDelay,
   DEFAULT_ATTEMPT_TIMEOUT_MS,
@@ -39,3 +46,4 @@ export {
   type RetryOptions,
   shouldRetry,
 } from './retry.ts';
+export { readUpstreamSource, type UpstreamSource } from './upstream-response.ts';

@@ -1,9 +1,17 @@
+import type { Dispatcher } from 'undici';
 import type { Discovery } from '../../lib/discovery.ts';
 import { ImageError, MESSAGES } from '../errors.ts';
 import type { UpstreamImage } from '../types.ts';
 import { internalAgent } from './agents.ts';
+import type { HeadRule } from './body.ts';
 import { errorCode, isConnectionError, markRetryable } from './fetch-errors.ts';
-import { abortOutcome, readUpstreamImage } from './upstream-response.ts';
+import {
+  abortOutcome,
+  openUpstreamSource,
+  type ResponseRules,
+  readUpstreamImage,
+  type UpstreamSource,
+} from './upstream-response.ts';
 
 /**
  * Next's fetchInternalImage (spec statement 29) for relative sources, done as an HTTP GET to
@@ -52,6 +60,35 @@ export async function fetchInternalImage(
   href: string,
   options: InternalFetchOptions,
 ): Promise<UpstreamImage> {
+  return await requestInternal(href, options, readUpstreamImage);
+}
+
+/** What an internal fetch answers for `error`: the abort's outcome, or Next's 500. */
+function internalFailure(error: unknown, signal: AbortSignal): unknown {
+  const aborted = abortOutcome(signal);
+  if (aborted !== undefined) return aborted;
+  return error instanceof ImageError ? error : failure(error);
+}
+
+/**
+ * fetchInternalImage up to the first bytes of the body (until `head` is satisfied): the rest
+ * is downloaded by the returned source's readAll(), or never (discard()).
+ */
+export async function openInternalImage(
+  href: string,
+  options: InternalFetchOptions,
+  head: HeadRule,
+): Promise<UpstreamSource> {
+  return await requestInternal(href, options, (response, rules) =>
+    openUpstreamSource(response, rules, head, internalFailure),
+  );
+}
+
+async function requestInternal<T>(
+  href: string,
+  options: InternalFetchOptions,
+  finish: (response: Dispatcher.ResponseData, rules: ResponseRules) => Promise<T>,
+): Promise<T> {
   const { signal } = options;
   // Next's fetchInternalImage takes the 308 as "internal response is invalid", and a 3xx
   // becomes 500. Answered here without asking the fallback: a server that merges slashes
@@ -68,15 +105,13 @@ export async function fetchInternalImage(
       headers: {},
       signal,
     });
-    return await readUpstreamImage(response, {
+    return await finish(response, {
       message: MESSAGES.internalInvalid,
       codePrefix: 'INTERNAL',
       maximumResponseBody: options.maximumResponseBody,
       signal,
     });
   } catch (error: unknown) {
-    const aborted = abortOutcome(signal);
-    if (aborted !== undefined) throw aborted;
-    throw error instanceof ImageError ? error : failure(error);
+    throw internalFailure(error, signal);
   }
 }

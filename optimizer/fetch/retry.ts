@@ -57,11 +57,11 @@ export function shouldRetry(error: unknown): boolean {
 }
 
 /** Runs one attempt under its own timeout, linked to the job's signal. */
-async function runAttempt(
-  attempt: (signal: AbortSignal) => Promise<UpstreamImage>,
+async function runAttempt<T>(
+  attempt: (signal: AbortSignal) => Promise<T>,
   parent: AbortSignal,
   timeoutMs: number,
-): Promise<UpstreamImage> {
+): Promise<T> {
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent.reason);
   parent.addEventListener('abort', onParentAbort, { once: true });
@@ -93,10 +93,10 @@ async function runAttempt(
  * Runs `attempt` up to `maxAttempts` times, retrying only retryable failures with backoff.
  * Rejects with `signal.reason` once the budget aborts (the in-flight attempt is aborted too).
  */
-export async function fetchWithRetries(
-  attempt: (signal: AbortSignal) => Promise<UpstreamImage>,
+export async function fetchWithRetries<T = UpstreamImage>(
+  attempt: (signal: AbortSignal) => Promise<T>,
   options: RetryOptions,
-): Promise<UpstreamImage> {
+): Promise<T> {
   const { signal } = options;
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts));
   const timeoutMs = options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { isTimeoutReason } from '../../lib/abortable.ts';
 import { ImageError, MESSAGES } from '../errors.ts';
 import type { UpstreamImage } from '../types.ts';
-import { abandon, declaredTooLarge, readBody } from './body.ts';
+import { abandon, declaredTooLarge, type HeadRule, openBody } from './body.ts';
 import { markRetryable, statusError } from './fetch-errors.ts';
 
 /**
@@ -36,11 +36,42 @@ export function discardBody(body: Dispatcher.ResponseData['body']): void {
   body.dump({ limit: 64 * 1024 }).catch(() => {});
 }
 
-/** Reads a final response into an UpstreamImage, or throws Next's ImageError for it. */
-export async function readUpstreamImage(
+/**
+ * A source whose response headers and first bytes are read and whose body is not: what the
+ * optimizer admits against its memory budget before it downloads anything more.
+ */
+export interface UpstreamSource extends Omit<UpstreamImage, 'buffer'> {
+  /** The decoded first bytes; all of the body when `complete`. */
+  head: Buffer;
+  complete: boolean;
+  /** Content-Length when the body is sent without a content coding. */
+  declaredLength: number | undefined;
+  /**
+   * The whole body within maximumResponseBody (413 past it, 400 when empty). `signal` bounds
+   * the download; on a failure the connection is closed. `mapError` is the fetcher's own.
+   */
+  readAll: (signal: AbortSignal) => Promise<Buffer>;
+  /** Closes the connection without reading the rest. */
+  discard: () => void;
+}
+
+function declaredLength(length: string | undefined, encoding: string | undefined) {
+  if (length === undefined || (encoding ?? '').trim() !== '') return undefined;
+  const value = Number(length);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Checks a final response and reads the first bytes of its body (until `head` is satisfied),
+ * or throws Next's ImageError for it. `mapError` turns a failure of the later download into
+ * what the fetcher answers for it (a reset → the fetcher's connection error).
+ */
+export async function openUpstreamSource(
   response: Dispatcher.ResponseData,
   rules: ResponseRules,
-): Promise<UpstreamImage> {
+  head: HeadRule,
+  mapError: (error: unknown, signal: AbortSignal) => unknown,
+): Promise<UpstreamSource> {
   const { statusCode: status, headers, body } = response;
   const code = (what: string): string => `${rules.codePrefix}_${what}`;
   if (status < 200 || status > 299) {
@@ -48,13 +79,14 @@ export async function readUpstreamImage(
     throw statusError(status, rules.message, code('STATUS'));
   }
   const tooLarge = (): ImageError => new ImageError(413, rules.message, code('TOO_LARGE'));
+  const empty = (): ImageError => new ImageError(400, rules.message, code('EMPTY'));
   const encoding = headerValue(headers, 'content-encoding') ?? undefined;
   const length = headerValue(headers, 'content-length') ?? undefined;
   if (declaredTooLarge(length, encoding, rules.maximumResponseBody)) {
     abandon(body);
     throw tooLarge();
   }
-  const buffer = await readBody(
+  const opened = await openBody(
     body,
     encoding,
     rules.maximumResponseBody,
@@ -62,15 +94,51 @@ export async function readUpstreamImage(
       tooLarge,
       tooManyCodings: () => new ImageError(400, rules.message, code('ENCODING')),
     },
-    rules.signal,
+    head,
   );
-  if (buffer.length === 0) throw new ImageError(400, rules.message, code('EMPTY'));
+  if (opened.complete && opened.head.length === 0) throw empty();
   return {
-    buffer,
     contentType: headerValue(headers, 'content-type'),
     cacheControl: headerValue(headers, 'cache-control'),
     etag: headerValue(headers, 'etag'),
+    head: opened.head,
+    complete: opened.complete,
+    declaredLength: declaredLength(length, encoding),
+    readAll: async (signal) => {
+      try {
+        const buffer = await opened.readAll(signal);
+        if (buffer.length === 0) throw empty();
+        return buffer;
+      } catch (error: unknown) {
+        throw error instanceof ImageError ? error : mapError(error, signal);
+      }
+    },
+    discard: opened.discard,
   };
+}
+
+/** Reads all of a source opened by openUpstreamSource into an UpstreamImage. */
+export async function readUpstreamSource(
+  source: UpstreamSource,
+  signal: AbortSignal,
+): Promise<UpstreamImage> {
+  const buffer = await source.readAll(signal);
+  return {
+    buffer,
+    contentType: source.contentType,
+    cacheControl: source.cacheControl,
+    etag: source.etag,
+  };
+}
+
+/** Reads a final response into an UpstreamImage, or throws Next's ImageError for it. */
+export async function readUpstreamImage(
+  response: Dispatcher.ResponseData,
+  rules: ResponseRules,
+): Promise<UpstreamImage> {
+  const whole: HeadRule = { maxBytes: Number.POSITIVE_INFINITY };
+  const source = await openUpstreamSource(response, rules, whole, (error) => error);
+  return await readUpstreamSource(source, rules.signal);
 }
 
 /**

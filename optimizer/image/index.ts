@@ -8,11 +8,17 @@ export { contentTypeForExtension, detectContentType, extensionFor } from './dete
 export { type Dimensions, readDimensions } from './dimensions.ts';
 export { TransformError } from './errors.ts';
 export {
+  decoderWorkingSet,
+  hasHeaderParser,
+  type ImageHeader,
+  readImageHeader,
+} from './header.ts';
+export {
   type JobTimings,
   TransformProcessPool,
   type TransformProcessPoolOptions,
 } from './process-pool.ts';
-export { TransformQueue, type TransformQueueOptions } from './queue.ts';
+export { type Admission, TransformQueue, type TransformQueueOptions } from './queue.ts';
 export {
   avifQuality,
   BYPASS_TYPES,

@@ -149,3 +149,76 @@ describe('TransformQueue', () => {
     expect(() => new TransformQueue(options)).toThrow(message);
   });
 });
+
+describe('TransformQueue.admit (memory budget)', () => {
+  it('admits what fits at once and queues the rest in FIFO order until bytes are released', async () => {
+    const queue = new TransformQueue({ concurrency: 4, queueSize: 4, memoryBudgetBytes: 100 });
+    const first = await queue.admit(60, never);
+    const order: string[] = [];
+    const big = queue.admit(50, never).then((a) => {
+      order.push('big');
+      return a;
+    });
+    const small = queue.admit(10, never).then((a) => {
+      order.push('small');
+      return a;
+    });
+    expect(queue.admittedBytes).toBe(60);
+    expect(queue.memoryDepth).toBe(2);
+    first.release();
+    first.release(); // a second release gives nothing back twice
+    await Promise.all([big, small]);
+    expect(order).toEqual(['big', 'small']); // the small one did not overtake
+    expect(queue.admittedBytes).toBe(60);
+  });
+
+  it('sheds with reason memory when the jobs it would wait behind fill the queue', async () => {
+    const queue = new TransformQueue({ concurrency: 1, queueSize: 1, memoryBudgetBytes: 100 });
+    await queue.admit(90, never);
+    const waiting = queue.admit(20, never);
+    const shed = await queue.admit(20, never).catch((error: unknown) => error);
+    expect(shed).toBeInstanceOf(QueueFullError);
+    expect((shed as QueueFullError).reason).toBe('memory');
+    expect((shed as QueueFullError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    void waiting;
+  });
+
+  it('sheds with reason queue when memory fits but every slot and queue place is taken', async () => {
+    const queue = new TransformQueue({ concurrency: 1, queueSize: 0, memoryBudgetBytes: 100 });
+    await queue.admit(1, never);
+    const shed = await queue.admit(1, never).catch((error: unknown) => error);
+    expect((shed as QueueFullError).reason).toBe('queue');
+  });
+
+  it('admits a job larger than the whole budget alone', async () => {
+    const queue = new TransformQueue({ concurrency: 2, queueSize: 2, memoryBudgetBytes: 100 });
+    const huge = await queue.admit(500, never);
+    expect(huge.bytes).toBe(100);
+  });
+
+  it('resizes: shrinking lets a waiter in, growing never waits', async () => {
+    const queue = new TransformQueue({ concurrency: 4, queueSize: 4, memoryBudgetBytes: 100 });
+    const held = await queue.admit(80, never);
+    const waiter = queue.admit(50, never);
+    expect(held.resize(40)).toBe(true);
+    const admitted = await waiter;
+    expect(queue.admittedBytes).toBe(90);
+    expect(held.resize(60)).toBe(false);
+    expect(held.resize(50)).toBe(true);
+    admitted.release();
+    held.release();
+    expect(queue.admittedBytes).toBe(0);
+  });
+
+  it('drops a waiter whose signal aborts and admits the ones behind it', async () => {
+    const queue = new TransformQueue({ concurrency: 4, queueSize: 4, memoryBudgetBytes: 100 });
+    const held = await queue.admit(60, never);
+    const controller = new AbortController();
+    const blocked = queue.admit(50, controller.signal);
+    const behind = queue.admit(30, never);
+    controller.abort(new Error('gone'));
+    await expect(blocked).rejects.toThrow('gone');
+    expect((await behind).bytes).toBe(30);
+    held.release();
+  });
+});

@@ -20,6 +20,25 @@ export function pngDeclaring(width: number, height: number): Buffer {
   ]);
 }
 
+/**
+ * The start of an Adam7-interlaced 8-bit RGBA PNG declaring `width`×`height`: signature, IHDR
+ * and the first bytes of an IDAT whose declared length runs far past what follows (a truncated
+ * body, as a download cut short would leave it).
+ */
+export function interlacedRgbaPngHead(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 6; // colour type RGBA
+  ihdr[12] = 1; // Adam7 interlace
+  const idat = Buffer.alloc(8 + 64);
+  idat.writeUInt32BE(64 * 1024 * 1024, 0);
+  idat.write('IDAT', 4, 'latin1');
+  idat.set([0x78, 0x9c], 8);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), idat]);
+}
+
 /** Inserts an `acTL` chunk after IHDR, which makes a PNG an APNG to any detector. */
 export function withAnimationControl(png: Buffer, frames: number): Buffer {
   const ihdrEnd = 8 + 12 + png.readUInt32BE(8);
