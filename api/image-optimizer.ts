@@ -5,6 +5,8 @@ import { GATEWAY_METHODS, PROXY_DEFAULTS } from './gateway-config.ts';
 import { ImageOptimizerStatusSchema } from './image-optimizer-status.ts';
 import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
 import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
+import { PodSettingsSchema } from './pod-settings.ts';
+import { ValkeyPersistenceSchema } from './valkey-persistence.ts';
 import {
   AutoscalingSchema,
   DEFAULT_GATEWAY_RESOURCES,
@@ -16,6 +18,8 @@ import {
 } from './workload.ts';
 
 export * from './image-optimizer-status.ts';
+export * from './pod-settings.ts';
+export * from './valkey-persistence.ts';
 export * from './workload.ts';
 
 // The ImageOptimizer custom resource (nextimage.dev/v1alpha1), defined once: the CRD in
@@ -155,6 +159,7 @@ export const CrOptimizerSchema = z
       .partial()
       .optional()
       .describe('The optimizer config file\'s "optimizer" block.'),
+    pod: PodSettingsSchema.optional(),
   })
   .describe('The optimizer pods.');
 export type CrOptimizer = z.infer<typeof CrOptimizerSchema>;
@@ -212,9 +217,20 @@ export const CrGatewaySchema = rules(
         .describe(
           "Routes, first match wins. Default: the guide's two: GET /_next/image → optimizer, everything else → the fallback.",
         ),
-      replicas: int(0, 1000).default(1),
+      replicas: int(0, 1000)
+        .optional()
+        .describe(
+          'Gateway pods (ignored while autoscaling is set). Default 1, or 2 when the optimizer can run more than one replica (replicas > 1 or autoscaling.maxReplicas > 1).',
+        ),
       service: ServiceSpecSchema.prefault({}),
       resources: ResourcesSchema.default(DEFAULT_GATEWAY_RESOURCES),
+      autoscaling: AutoscalingSchema.optional().describe(
+        'When present, a HorizontalPodAutoscaler owns the gateway replicas (same shape as optimizer.autoscaling).',
+      ),
+      podDisruptionBudget: PodDisruptionBudgetSchema.optional().describe(
+        'When present, a PodDisruptionBudget for the gateway pods (set one of minAvailable and maxUnavailable).',
+      ),
+      pod: PodSettingsSchema.optional(),
     })
     .describe(
       'The gateway: the entrypoint that sends /_next/image to the optimizer and the rest to the fallback.',
@@ -249,6 +265,8 @@ export const CrValkeySchema = z
       )
       .default('256Mi')
       .describe('Valkey maxmemory; keys are evicted LRU beyond it.'),
+    persistence: ValkeyPersistenceSchema.optional(),
+    pod: PodSettingsSchema.optional(),
   })
   .describe(
     'The Valkey provisioned for redis/valkey storage without url, or for replicas > 1 without storage.',

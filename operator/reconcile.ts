@@ -96,7 +96,9 @@ export class Reconciler {
       ...this.#baseObservation(cr.metadata, cr.spec.gateway.service.port),
       optimizer: applied.objects.get(`Deployment/${names.optimizer}`) as V1Deployment | undefined,
       gateway: applied.objects.get(`Deployment/${names.gateway}`) as V1Deployment | undefined,
-      valkey: applied.objects.get(`Deployment/${names.valkey}`) as V1Deployment | undefined,
+      // A StatefulSet's status has the fields deploymentState reads (replicas, updated, available).
+      valkey: (applied.objects.get(`Deployment/${names.valkey}`) ??
+        applied.objects.get(`StatefulSet/${names.valkey}`)) as V1Deployment | undefined,
       valkeyWanted: storage.managedValkey,
       gatewayService: applied.objects.get(`Service/${names.gateway}`) as V1Service | undefined,
       storage: storage.label,

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { gatewayConfig, optimizerConfig } from './configs.ts';
-import { gatewayDeployment, gatewayService } from './gateway.ts';
+import {
+  gatewayAutoscaler,
+  gatewayDeployment,
+  gatewayDisruptionBudget,
+  gatewayService,
+} from './gateway.ts';
 import { childMeta, childNames, PORTS } from './names.ts';
 import {
   optimizerAutoscaler,
@@ -11,7 +16,7 @@ import {
   optimizerService,
 } from './optimizer.ts';
 import { planStorage, type StoragePlan } from './storage.ts';
-import { valkeyDeployment, valkeyNetworkPolicy, valkeySecret, valkeyService } from './valkey.ts';
+import { valkeyNetworkPolicy, valkeySecret, valkeyService, valkeyWorkload } from './valkey.ts';
 
 /** What render needs besides the CR; all of it comes from the operator's config or the cluster. */
 export interface RenderOptions {
@@ -78,7 +83,7 @@ export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
       valkeySecret(cr, options.valkeyPassword),
       valkeyService(cr),
       valkeyNetworkPolicy(cr),
-      valkeyDeployment(cr, valkeyImage),
+      valkeyWorkload(cr, valkeyImage),
     );
   }
   objects.push(
@@ -90,6 +95,8 @@ export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
     gatewayConfigMap,
     gatewayService(cr),
     gatewayDeployment(cr, image, configHash(gatewayJson)),
+    gatewayAutoscaler(cr),
+    gatewayDisruptionBudget(cr),
   );
   return { objects: objects.filter((o): o is KubernetesObject => o !== undefined), storage };
 }
