@@ -13,7 +13,12 @@ export function everyPodSetting(component: string): Record<string, unknown> {
     nodeSelector: { 'kubernetes.io/os': 'linux', 'node.example.com/pool': 'web' },
     tolerations: [
       { key: 'dedicated', operator: 'Equal', value: 'web', effect: 'NoSchedule' },
-      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 30 },
+      {
+        key: 'node.kubernetes.io/unreachable',
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: 30,
+      },
     ],
     affinity: {
       nodeAffinity: {
