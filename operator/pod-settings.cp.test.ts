@@ -156,6 +156,35 @@ describe('every pod setting, persistent Valkey and the HA gateway on a real cont
     await markPodsReady(client, namespace);
   }, 150_000);
 
+  it('publishes Kubernetes descriptions for the pod settings, which kubectl explain reads', async () => {
+    type Node = { description?: string; properties?: Record<string, Node>; items?: Node };
+    const doc = await eventually(async () => {
+      const d = await client.get<{ components: { schemas: Record<string, Node> } }>(
+        '/openapi/v3/apis/nextimage.dev/v1alpha1',
+      );
+      return d?.components.schemas['dev.nextimage.v1alpha1.ImageOptimizer'] === undefined
+        ? undefined
+        : d;
+    }, 'the CRD in the published OpenAPI');
+    const at = (node: Node | undefined, path: string): Node | undefined =>
+      path
+        .split('.')
+        .reduce<Node | undefined>(
+          (n, key) => (key === '[]' ? n?.items : n?.properties?.[key]),
+          node,
+        );
+    const root = doc.components.schemas['dev.nextimage.v1alpha1.ImageOptimizer'];
+    for (const path of [
+      'spec.optimizer.pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution',
+      'spec.gateway.pod.tolerations.[].tolerationSeconds',
+      'spec.valkey.pod.topologySpreadConstraints.[].whenUnsatisfiable',
+      'spec.optimizer.pod.env.[].valueFrom.secretKeyRef.key',
+      'spec.valkey.persistence.size',
+      'spec.gateway.autoscaling',
+    ])
+      expect(at(root, path)?.description, path).toMatch(/\w{3,}/);
+  });
+
   it('is refused by the API server itself for what zod refuses', async () => {
     const refusal = (spec: object): Promise<string> =>
       client
