@@ -6,7 +6,7 @@ import { ImageOptimizerStatusSchema } from './image-optimizer-status.ts';
 import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
 import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
 import { PodSettingsSchema } from './pod-settings.ts';
-import { ValkeyPersistenceSchema } from './valkey-persistence.ts';
+import { PERSISTENT_NAME_RULE, ValkeyPersistenceSchema } from './valkey-persistence.ts';
 import {
   AutoscalingSchema,
   DEFAULT_GATEWAY_RESOURCES,
@@ -323,11 +323,20 @@ export const ObjectMetaSchema = z.looseObject({
 });
 
 /** A whole ImageOptimizer object as read from YAML or the API server. */
-export const ImageOptimizerSchema = z.strictObject({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(KIND),
-  metadata: ObjectMetaSchema,
-  spec: ImageOptimizerSpecSchema,
-  status: ImageOptimizerStatusSchema.optional(),
-});
+export const ImageOptimizerSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(KIND),
+    metadata: ObjectMetaSchema,
+    spec: ImageOptimizerSpecSchema,
+    status: ImageOptimizerStatusSchema.optional(),
+  })
+  .superRefine((cr, ctx) => {
+    if (!PERSISTENT_NAME_RULE.check(cr.metadata.name, cr.spec.valkey.persistence?.enabled === true))
+      ctx.addIssue({
+        code: 'custom',
+        message: PERSISTENT_NAME_RULE.message,
+        path: ['metadata', 'name'],
+      });
+  });
 export type ImageOptimizer = z.infer<typeof ImageOptimizerSchema>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatIssues } from '../lib/config-file.ts';
-import { ImageOptimizerSpecSchema } from './image-optimizer.ts';
+import { ImageOptimizerSchema, ImageOptimizerSpecSchema } from './image-optimizer.ts';
 import { PodSettingsSchema } from './pod-settings.ts';
 
 // What spec.<workload>.pod refuses, and the message that says which field and which rule.
@@ -217,6 +217,21 @@ describe('spec.gateway autoscaling and podDisruptionBudget, spec.valkey.persiste
       size: '1Gi',
       accessModes: ['ReadWriteOnce'],
     });
+  });
+
+  it('limits the name to 45 characters with persistence (the StatefulSet labels its pods with it)', () => {
+    const cr = (name: string, enabled: boolean) =>
+      ImageOptimizerSchema.safeParse({
+        apiVersion: 'nextimage.dev/v1alpha1',
+        kind: 'ImageOptimizer',
+        metadata: { name },
+        spec: { imageOptimizer: { fallback: 'frontend' }, valkey: { persistence: { enabled } } },
+      });
+    expect(cr('a'.repeat(45), true).success).toBe(true);
+    expect(cr('a'.repeat(53), false).success).toBe(true);
+    expect(formatIssues(cr('a'.repeat(46), true).error?.issues ?? [])).toEqual([
+      '$.metadata.name: metadata.name must be at most 45 characters with valkey.persistence.enabled (the StatefulSet <name>-valkey labels its pods with its name and a hash, 63 characters at most)',
+    ]);
   });
 
   it('leaves gateway.replicas unset, for render to choose', () => {

@@ -6,6 +6,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMMUTABLE_MESSAGE } from '../api/valkey-persistence.ts';
 import { KubeApiError } from './errors.ts';
 import {
   type CrObject,
@@ -156,6 +157,26 @@ describe('every pod setting, persistent Valkey and the HA gateway on a real cont
     await markPodsReady(client, namespace);
   }, 150_000);
 
+  it('refuses a new claim size while persistence is on, and takes it with persistence off', async () => {
+    const message = await patchSpec(client, namespace, 'shop', {
+      valkey: { persistence: { size: '3Gi' } },
+    }).then(
+      () => 'accepted',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    expect(message).toContain(IMMUTABLE_MESSAGE);
+    await patchSpec(client, namespace, 'shop', {
+      valkey: { persistence: { enabled: false, size: '3Gi' } },
+    });
+    await patchSpec(client, namespace, 'shop', { valkey: { persistence: { enabled: true } } });
+    await eventually(async () => {
+      const sts = await get<V1StatefulSet>('apps/v1', 'statefulsets', 'shop-valkey');
+      return sts?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage === '3Gi'
+        ? true
+        : undefined;
+    }, 'a StatefulSet with the new claim size');
+  }, 90_000);
+
   it('publishes Kubernetes descriptions for the pod settings, which kubectl explain reads', async () => {
     type Node = { description?: string; properties?: Record<string, Node>; items?: Node };
     const doc = await eventually(async () => {
@@ -205,6 +226,19 @@ describe('every pod setting, persistent Valkey and the HA gateway on a real cont
     expect(
       await refusal({ valkey: { pod: { env: [{ name: 'NEXT_IMAGE_X', value: '1' }] } } }),
     ).toContain('pod.env must not set NEXT_IMAGE_*');
+    const long = await client
+      .apply<KubernetesObject>(
+        imageOptimizer(namespace, 'a'.repeat(46), {
+          imageOptimizer: { fallback: 'frontend' },
+          valkey: { persistence: { enabled: true } },
+        }),
+        'pod-settings-test',
+      )
+      .then(
+        () => 'accepted',
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+    expect(long).toContain('metadata.name must be at most 45 characters');
     expect(await client.get(crPath(namespace, 'bad'))).toBeUndefined();
   });
 });
