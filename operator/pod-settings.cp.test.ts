@@ -177,6 +177,57 @@ describe('every pod setting, persistent Valkey and the HA gateway on a real cont
     }, 'a StatefulSet with the new claim size');
   }, 90_000);
 
+  it('replaces its own StatefulSet whose claim template no longer matches (immutable on the server)', async () => {
+    // The state two quick edits can leave (persistence off and on with a new size before the
+    // operator saw the first): a StatefulSet of ours with another claim size. Made here by
+    // swapping in a 1Gi copy; the operator may recreate it first, then try again.
+    const path = api('apps/v1', 'statefulsets');
+    for (let attempt = 0; ; attempt++) {
+      const current = await get<V1StatefulSet>('apps/v1', 'statefulsets', 'shop-valkey');
+      if (current?.spec === undefined) continue;
+      const claim = current.spec.volumeClaimTemplates?.[0];
+      const stale: V1StatefulSet = {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: {
+          name: 'shop-valkey',
+          labels: current.metadata?.labels ?? {},
+          ownerReferences: current.metadata?.ownerReferences ?? [],
+        },
+        spec: {
+          ...current.spec,
+          volumeClaimTemplates: [
+            {
+              metadata: claim?.metadata ?? {},
+              spec: { ...claim?.spec, resources: { requests: { storage: '1Gi' } } },
+            },
+          ],
+        },
+      };
+      await client.delete(`${path}/shop-valkey`, current.metadata?.uid);
+      const made = await client.request('POST', path, stale).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof KubeApiError && error.status === 409 && attempt < 20) return false;
+          throw error;
+        },
+      );
+      if (made) break;
+    }
+    await eventually(async () => {
+      const sts = await get<V1StatefulSet>('apps/v1', 'statefulsets', 'shop-valkey');
+      return sts?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage === '3Gi'
+        ? true
+        : undefined;
+    }, 'the operator to replace the 1Gi StatefulSet with its own');
+    // Not Ready here: the old claim keeps its kubernetes.io/pvc-protection finalizer (its
+    // controller does not run in this tier), so the new pod waits. But nothing is failing.
+    await eventually(async () => {
+      const cr = await client.get<CrObject>(crPath(namespace, 'shop'));
+      return conditionOf(cr, 'Ready')?.reason === 'ApplyFailed' ? undefined : true;
+    }, 'the ApplyFailed condition to clear');
+  }, 120_000);
+
   it('publishes Kubernetes descriptions for the pod settings, which kubectl explain reads', async () => {
     type Node = { description?: string; properties?: Record<string, Node>; items?: Node };
     const doc = await eventually(async () => {
