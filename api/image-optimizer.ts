@@ -5,8 +5,10 @@ import { GATEWAY_METHODS, PROXY_DEFAULTS } from './gateway-config.ts';
 import { ImageOptimizerStatusSchema } from './image-optimizer-status.ts';
 import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
 import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
+import { PodSettingsSchema } from './pod-settings.ts';
 import { RoutingSchema } from './routing.ts';
 import { SecretKeyRefSchema, URL_WITH_PASSWORD, urlHasPassword } from './secret-ref.ts';
+import { PERSISTENT_NAME_RULE, ValkeyPersistenceSchema } from './valkey-persistence.ts';
 import {
   AutoscalingSchema,
   DEFAULT_GATEWAY_RESOURCES,
@@ -18,7 +20,9 @@ import {
 } from './workload.ts';
 
 export * from './image-optimizer-status.ts';
+export * from './pod-settings.ts';
 export * from './routing.ts';
+export * from './valkey-persistence.ts';
 export * from './workload.ts';
 
 // The ImageOptimizer custom resource (nextimage.dev/v1alpha1), defined once: the CRD in
@@ -213,6 +217,7 @@ export const CrOptimizerSchema = z
     purgeTokenSecretRef: SecretKeyRefSchema.optional().describe(
       'A Secret key holding the bearer token (16+ characters) that enables POST/DELETE /__admin/purge on the optimizer pods. Unset: no purge endpoint.',
     ),
+    pod: PodSettingsSchema.optional(),
   })
   .describe('The optimizer pods.');
 export type CrOptimizer = z.infer<typeof CrOptimizerSchema>;
@@ -285,11 +290,22 @@ export const CrGatewaySchema = rules(
         .describe(
           "Routes, first match wins. Default: the guide's two: GET /_next/image → optimizer, everything else → the fallback.",
         ),
-      replicas: int(0, 1000).default(1).describe('Gateway pods (0–1000). Default 1.'),
+      replicas: int(0, 1000)
+        .optional()
+        .describe(
+          'Gateway pods (ignored while autoscaling is set). Default 1, or 2 when the optimizer can run more than one replica (replicas > 1 or autoscaling.maxReplicas > 1).',
+        ),
       service: ServiceSpecSchema.prefault({}),
       resources: ResourcesSchema.default(DEFAULT_GATEWAY_RESOURCES).describe(
         'Compute resources of a gateway container. Default requests cpu 50m, memory 64Mi; limits memory 256Mi.',
       ),
+      autoscaling: AutoscalingSchema.optional().describe(
+        'When present, a HorizontalPodAutoscaler owns the gateway replicas (same shape as optimizer.autoscaling).',
+      ),
+      podDisruptionBudget: PodDisruptionBudgetSchema.optional().describe(
+        'When present, a PodDisruptionBudget for the gateway pods (set one of minAvailable and maxUnavailable).',
+      ),
+      pod: PodSettingsSchema.optional(),
     })
     .describe(
       'The gateway: the entrypoint that sends /_next/image to the optimizer and the rest to the fallback.',
@@ -326,6 +342,8 @@ export const CrValkeySchema = z
       )
       .default('256Mi')
       .describe('Valkey maxmemory; keys are evicted LRU beyond it.'),
+    persistence: ValkeyPersistenceSchema.optional(),
+    pod: PodSettingsSchema.optional(),
   })
   .describe(
     'The Valkey provisioned for redis/valkey storage without url, or for replicas > 1 without storage.',
@@ -390,11 +408,20 @@ export const ObjectMetaSchema = z.looseObject({
 });
 
 /** A whole ImageOptimizer object as read from YAML or the API server. */
-export const ImageOptimizerSchema = z.strictObject({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(KIND),
-  metadata: ObjectMetaSchema,
-  spec: ImageOptimizerSpecSchema,
-  status: ImageOptimizerStatusSchema.optional(),
-});
+export const ImageOptimizerSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(KIND),
+    metadata: ObjectMetaSchema,
+    spec: ImageOptimizerSpecSchema,
+    status: ImageOptimizerStatusSchema.optional(),
+  })
+  .superRefine((cr, ctx) => {
+    if (!PERSISTENT_NAME_RULE.check(cr.metadata.name, cr.spec.valkey.persistence?.enabled === true))
+      ctx.addIssue({
+        code: 'custom',
+        message: PERSISTENT_NAME_RULE.message,
+        path: ['metadata', 'name'],
+      });
+  });
 export type ImageOptimizer = z.infer<typeof ImageOptimizerSchema>;

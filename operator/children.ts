@@ -1,4 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { KubeApiError } from './errors.ts';
 import type { Caches } from './kube/caches.ts';
 import type { KubeClient } from './kube/client.ts';
 import { CHILD_KINDS, kindOf, resourcePath } from './kube/kinds.ts';
@@ -36,7 +37,7 @@ export async function applyChildren(
       const existed =
         caches.get(kindOf(object.apiVersion, object.kind), ns, object.metadata?.name ?? '') !==
         undefined;
-      const answer = await client.apply(object, FIELD_MANAGER);
+      const answer = await applyOrReplace(client, caches, object, ns);
       applied.objects.set(objectKey(object), answer);
       if (!existed) applied.created.push(objectKey(object));
     }),
@@ -49,6 +50,46 @@ export async function applyChildren(
     applied.failedObject = desired[index];
   }
   return applied;
+}
+
+/**
+ * What the API server says when an apply changes a StatefulSet field that cannot change:
+ * Kubernetes 1.37 names volumeClaimTemplates, older releases list the fields that may change.
+ */
+const IMMUTABLE_STATEFULSET =
+  /spec\.volumeClaimTemplates: .*field is immutable|updates to statefulset spec for fields other than/s;
+
+/**
+ * Applies `object`; a StatefulSet of ours whose volumeClaimTemplates no longer match (the
+ * persistence settings changed while it was being switched off and on) cannot be patched, so it
+ * is deleted and created again. Only a StatefulSet this CR controls: anyone else's stays an error.
+ */
+async function applyOrReplace(
+  client: KubeClient,
+  caches: Caches,
+  object: KubernetesObject,
+  ns: string,
+): Promise<KubernetesObject> {
+  try {
+    return await client.apply(object, FIELD_MANAGER);
+  } catch (error: unknown) {
+    const owner = object.metadata?.ownerReferences?.find((r) => r.controller === true)?.uid;
+    const kind = kindOf(object.apiVersion, object.kind);
+    const current = caches.get<KubernetesObject>(kind, ns, object.metadata?.name ?? '');
+    const ours = current?.metadata?.ownerReferences?.some(
+      (r) => r.controller === true && r.uid === owner,
+    );
+    if (
+      object.kind !== 'StatefulSet' ||
+      !(error instanceof KubeApiError && error.status === 422) ||
+      !IMMUTABLE_STATEFULSET.test(error.message) ||
+      owner === undefined ||
+      ours !== true
+    )
+      throw error;
+    await client.delete(resourcePath(kind, ns, object.metadata?.name), current?.metadata?.uid);
+    return await client.apply(object, FIELD_MANAGER);
+  }
 }
 
 /** Deletes children of `ownerUid` that the desired state no longer has; returns their `Kind/name`s. */

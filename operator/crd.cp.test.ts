@@ -29,9 +29,11 @@ describe('the ImageOptimizer CRD on a real API server', () => {
         formats: ['image/webp'],
         minimumCacheTTL: 14400,
       },
-      gateway: { replicas: 1, service: { type: 'ClusterIP', port: 80 } },
+      gateway: { service: { type: 'ClusterIP', port: 80 } },
       optimizer: { replicas: 1 },
     });
+    // No stored default: render picks 1 or 2 from the optimizer's replicas.
+    expect((created.spec as { gateway: object }).gateway).not.toHaveProperty('replicas');
   });
 
   it('accepts a production resource (Valkey, HPA, PDB, routes)', async () => {

@@ -77,6 +77,9 @@ describe('the operator with exactly the RBAC the chart ships', () => {
           autoscaling: { minReplicas: 2, maxReplicas: 3 },
           podDisruptionBudget: { minAvailable: 1 },
         },
+        // The StatefulSet kind, and the gateway's own HPA and PDB.
+        gateway: { autoscaling: { maxReplicas: 3 }, podDisruptionBudget: { maxUnavailable: 1 } },
+        valkey: { persistence: { enabled: true } },
       }),
     );
     const ready = await waitReady(admin, namespace, 'full', 60_000);
@@ -85,6 +88,9 @@ describe('the operator with exactly the RBAC the chart ships', () => {
       `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/full-optimizer`,
       `/apis/policy/v1/namespaces/${namespace}/poddisruptionbudgets/full-optimizer`,
       `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies/full-valkey`,
+      `/apis/apps/v1/namespaces/${namespace}/statefulsets/full-valkey`,
+      `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/full-gateway`,
+      `/apis/policy/v1/namespaces/${namespace}/poddisruptionbudgets/full-gateway`,
     ]) {
       expect(await admin.get(path), path).toBeDefined();
     }
@@ -100,7 +106,7 @@ describe('the operator with exactly the RBAC the chart ships', () => {
         (await admin.get(
           `/apis/policy/v1/namespaces/${namespace}/poddisruptionbudgets/full-optimizer`,
         )) === undefined &&
-        (await admin.get(`/apis/apps/v1/namespaces/${namespace}/deployments/full-valkey`)) ===
+        (await admin.get(`/apis/apps/v1/namespaces/${namespace}/statefulsets/full-valkey`)) ===
           undefined
           ? true
           : undefined,

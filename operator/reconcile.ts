@@ -111,7 +111,9 @@ export class Reconciler {
       gatewayWanted: cr.spec.routing.mode === 'gateway',
       routeWanted: cr.spec.routing.mode === 'httpRoute',
       route: applied.objects.get(`HTTPRoute/${names.route}`) as ObservedRoute | undefined,
-      valkey: applied.objects.get(`Deployment/${names.valkey}`) as V1Deployment | undefined,
+      // A StatefulSet's status has the fields deploymentState reads (replicas, updated, available).
+      valkey: (applied.objects.get(`Deployment/${names.valkey}`) ??
+        applied.objects.get(`StatefulSet/${names.valkey}`)) as V1Deployment | undefined,
       valkeyWanted: storage.managedValkey,
       gatewayService: applied.objects.get(`Service/${names.gateway}`) as V1Service | undefined,
       storage: storage.label,

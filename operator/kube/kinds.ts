@@ -38,6 +38,7 @@ export const CHILD_KINDS: readonly ResourceKind[] = [
   { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
   { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' },
   {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',

@@ -9,6 +9,8 @@ import type {
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
 import { servicePodTemplate } from './pod.ts';
+import { withPodSettings } from './pod-settings.ts';
+import { autoscaler, disruptionBudget } from './scaling.ts';
 import { addSecrets, type PodSecrets } from './secret-refs.ts';
 import { componentService } from './service.ts';
 import type { StoragePlan } from './storage.ts';
@@ -35,20 +37,24 @@ export function optimizerDeployment(
   }
   const spec: V1Deployment['spec'] = {
     selector: { matchLabels: labels },
-    template: servicePodTemplate({
-      command: 'optimizer',
-      image,
-      resources: cr.spec.optimizer.resources,
-      labels,
-      configHash,
-      port: PORTS.optimizer,
-      ports: [{ name: 'http', containerPort: PORTS.optimizer, protocol: 'TCP' }],
-      probePort: 'http',
-      configSource: { secret: { secretName: names.optimizerConfig, defaultMode: 0o440 } },
-      tmpSizeLimit: '1Gi',
-      extraVolumes: cacheVolumes,
-      extraMounts: cacheMounts,
-    }),
+    template: withPodSettings(
+      servicePodTemplate({
+        command: 'optimizer',
+        image,
+        resources: cr.spec.optimizer.resources,
+        labels,
+        configHash,
+        port: PORTS.optimizer,
+        ports: [{ name: 'http', containerPort: PORTS.optimizer, protocol: 'TCP' }],
+        probePort: 'http',
+        configSource: { secret: { secretName: names.optimizerConfig, defaultMode: 0o440 } },
+        tmpSizeLimit: '1Gi',
+        extraVolumes: cacheVolumes,
+        extraMounts: cacheMounts,
+      }),
+      cr.spec.optimizer.pod,
+      { spreadLabels: labels },
+    ),
   };
   if (cr.spec.optimizer.autoscaling === undefined) spec.replicas = cr.spec.optimizer.replicas;
   addSecrets(spec.template, secrets);
@@ -69,41 +75,12 @@ export function optimizerService(cr: ImageOptimizer): V1Service {
 export function optimizerAutoscaler(cr: ImageOptimizer): V2HorizontalPodAutoscaler | undefined {
   const a = cr.spec.optimizer.autoscaling;
   if (a === undefined) return undefined;
-  const name = childNames(cr.metadata.name).optimizer;
-  return {
-    apiVersion: 'autoscaling/v2',
-    kind: 'HorizontalPodAutoscaler',
-    metadata: childMeta(cr, name, 'optimizer'),
-    spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-      minReplicas: a.minReplicas,
-      maxReplicas: a.maxReplicas,
-      metrics: [
-        {
-          type: 'Resource',
-          resource: {
-            name: 'cpu',
-            target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage },
-          },
-        },
-      ],
-    },
-  };
+  return autoscaler(cr, 'optimizer', childNames(cr.metadata.name).optimizer, a);
 }
 
 /** The optimizer PDB, when `spec.optimizer.podDisruptionBudget` is set. */
 export function optimizerDisruptionBudget(cr: ImageOptimizer): V1PodDisruptionBudget | undefined {
   const pdb = cr.spec.optimizer.podDisruptionBudget;
   if (pdb === undefined) return undefined;
-  const spec: V1PodDisruptionBudget['spec'] = {
-    selector: { matchLabels: selectorLabels(cr.metadata.name, 'optimizer') },
-  };
-  if (pdb.minAvailable !== undefined) spec.minAvailable = pdb.minAvailable;
-  if (pdb.maxUnavailable !== undefined) spec.maxUnavailable = pdb.maxUnavailable;
-  return {
-    apiVersion: 'policy/v1',
-    kind: 'PodDisruptionBudget',
-    metadata: childMeta(cr, childNames(cr.metadata.name).optimizer, 'optimizer'),
-    spec,
-  };
+  return disruptionBudget(cr, 'optimizer', childNames(cr.metadata.name).optimizer, pdb);
 }

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { gatewayConfig, optimizerConfig } from './configs.ts';
-import { gatewayDeployment, gatewayService } from './gateway.ts';
+import {
+  gatewayAutoscaler,
+  gatewayDeployment,
+  gatewayDisruptionBudget,
+  gatewayService,
+} from './gateway.ts';
 import { childMeta, childNames, PORTS } from './names.ts';
 import {
   optimizerAutoscaler,
@@ -13,7 +18,7 @@ import {
 import { httpRoute, ingress } from './routing.ts';
 import { inlineSecretWarnings, secretUses } from './secret-refs.ts';
 import { planStorage, type StoragePlan } from './storage.ts';
-import { valkeyDeployment, valkeyNetworkPolicy, valkeySecret, valkeyService } from './valkey.ts';
+import { valkeyNetworkPolicy, valkeySecret, valkeyService, valkeyWorkload } from './valkey.ts';
 
 /** What render needs besides the CR; all of it comes from the operator's config or the cluster. */
 export interface RenderOptions {
@@ -75,7 +80,9 @@ function gatewayObjects(
     gatewayConfigMap,
     gatewayService(cr),
     gatewayDeployment(cr, image, configHash(gatewayJson)),
-  ];
+    gatewayAutoscaler(cr),
+    gatewayDisruptionBudget(cr),
+  ].filter((o): o is KubernetesObject => o !== undefined);
 }
 
 /** Every object one ImageOptimizer needs. Pure and deterministic: same input, same output. */
@@ -101,7 +108,7 @@ export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
       valkeySecret(cr, options.valkeyPassword),
       valkeyService(cr),
       valkeyNetworkPolicy(cr),
-      valkeyDeployment(cr, valkeyImage),
+      valkeyWorkload(cr, valkeyImage),
     );
   }
   objects.push(

@@ -2,12 +2,16 @@ import type {
   KubernetesObject,
   V1Deployment,
   V1LabelSelector,
+  V1PersistentVolumeClaim,
+  V1PodTemplateSpec,
   V1Secret,
   V1Service,
+  V1StatefulSet,
 } from '@kubernetes/client-node';
-import type { ImageOptimizer } from '../../api/image-optimizer.ts';
+import { type ImageOptimizer, VALKEY_PERSISTENCE_DEFAULTS } from '../../api/image-optimizer.ts';
 import { childMeta, childNames, PORTS, selectorLabels } from './names.ts';
 import { baseContainer, podSecurity } from './pod.ts';
+import { withPodSettings } from './pod-settings.ts';
 import { componentService } from './service.ts';
 
 /** The UID the official Valkey image runs as. */
@@ -46,65 +50,120 @@ export function valkeySecret(cr: ImageOptimizer, password: string): V1Secret {
   };
 }
 
-/** A cache-only Valkey: no persistence, LRU eviction under maxmemory, password from the Secret. */
-export function valkeyDeployment(cr: ImageOptimizer, image: string): V1Deployment {
+/** Valkey's flags: the password from the Secret, LRU under maxmemory, an AOF only when persistent. */
+function valkeyArgs(cr: ImageOptimizer, persistent: boolean): string[] {
+  return [
+    'valkey-server',
+    '--port',
+    String(PORTS.valkey),
+    // $(VAR) is expanded by the kubelet, so the password never appears in the pod spec.
+    '--requirepass',
+    '$(VALKEY_PASSWORD)',
+    '--save',
+    '',
+    // Persistent: an append-only file on the claim, fsynced every second (at most a second lost).
+    '--appendonly',
+    persistent ? 'yes' : 'no',
+    ...(persistent ? ['--appendfsync', 'everysec'] : []),
+    '--maxmemory',
+    String(quantityBytes(cr.spec.valkey.maxMemory)),
+    '--maxmemory-policy',
+    'allkeys-lru',
+  ];
+}
+
+/** The Valkey pod: `/data` is an emptyDir, or the StatefulSet's claim when persistent. */
+function valkeyPodTemplate(
+  cr: ImageOptimizer,
+  image: string,
+  persistent: boolean,
+): V1PodTemplateSpec {
   const name = childNames(cr.metadata.name).valkey;
   const labels = selectorLabels(cr.metadata.name, 'valkey');
-  const maxMemory = String(quantityBytes(cr.spec.valkey.maxMemory));
+  const template: V1PodTemplateSpec = {
+    metadata: { labels },
+    spec: {
+      automountServiceAccountToken: false,
+      securityContext: podSecurity(VALKEY_UID),
+      containers: [
+        {
+          ...baseContainer('valkey', image, cr.spec.valkey.resources),
+          args: valkeyArgs(cr, persistent),
+          env: [
+            {
+              name: 'VALKEY_PASSWORD',
+              valueFrom: { secretKeyRef: { name, key: VALKEY_PASSWORD_KEY } },
+            },
+          ],
+          ports: [{ name: 'valkey', containerPort: PORTS.valkey, protocol: 'TCP' }],
+          readinessProbe: { tcpSocket: { port: 'valkey' }, periodSeconds: 5 },
+          livenessProbe: {
+            tcpSocket: { port: 'valkey' },
+            periodSeconds: 10,
+            failureThreshold: 6,
+          },
+          volumeMounts: [{ name: 'data', mountPath: '/data' }],
+        },
+      ],
+      ...(persistent ? {} : { volumes: [{ name: 'data', emptyDir: {} }] }),
+    },
+  };
+  // One Valkey pod: nothing to spread.
+  return withPodSettings(template, cr.spec.valkey.pod);
+}
+
+/** A cache-only Valkey: no persistence, LRU eviction under maxmemory, password from the Secret. */
+export function valkeyDeployment(cr: ImageOptimizer, image: string): V1Deployment {
+  const labels = selectorLabels(cr.metadata.name, 'valkey');
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: childMeta(cr, name, 'valkey'),
+    metadata: childMeta(cr, childNames(cr.metadata.name).valkey, 'valkey'),
     spec: {
       replicas: 1,
       // Two Valkeys would split the cache; the old one goes before the new one starts.
       strategy: { type: 'Recreate' },
       selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          automountServiceAccountToken: false,
-          securityContext: podSecurity(VALKEY_UID),
-          containers: [
-            {
-              ...baseContainer('valkey', image, cr.spec.valkey.resources),
-              // $(VAR) is expanded by the kubelet, so the password never appears in the pod spec.
-              args: [
-                'valkey-server',
-                '--port',
-                String(PORTS.valkey),
-                '--requirepass',
-                '$(VALKEY_PASSWORD)',
-                '--save',
-                '',
-                '--appendonly',
-                'no',
-                '--maxmemory',
-                maxMemory,
-                '--maxmemory-policy',
-                'allkeys-lru',
-              ],
-              env: [
-                {
-                  name: 'VALKEY_PASSWORD',
-                  valueFrom: { secretKeyRef: { name, key: VALKEY_PASSWORD_KEY } },
-                },
-              ],
-              ports: [{ name: 'valkey', containerPort: PORTS.valkey, protocol: 'TCP' }],
-              readinessProbe: { tcpSocket: { port: 'valkey' }, periodSeconds: 5 },
-              livenessProbe: {
-                tcpSocket: { port: 'valkey' },
-                periodSeconds: 10,
-                failureThreshold: 6,
-              },
-              volumeMounts: [{ name: 'data', mountPath: '/data' }],
-            },
-          ],
-          volumes: [{ name: 'data', emptyDir: {} }],
-        },
-      },
+      template: valkeyPodTemplate(cr, image, false),
     },
   };
+}
+
+/**
+ * A persistent Valkey: one StatefulSet pod whose /data is a claim from the volumeClaimTemplate.
+ * The claim goes with the StatefulSet (retention Delete), so turning persistence off, or
+ * deleting the ImageOptimizer, leaves no PersistentVolumeClaim behind.
+ */
+export function valkeyStatefulSet(cr: ImageOptimizer, image: string): V1StatefulSet {
+  const p = cr.spec.valkey.persistence;
+  const labels = selectorLabels(cr.metadata.name, 'valkey');
+  const claim: V1PersistentVolumeClaim = {
+    metadata: { name: 'data', labels },
+    spec: {
+      accessModes: [...(p?.accessModes ?? VALKEY_PERSISTENCE_DEFAULTS.accessModes)],
+      resources: { requests: { storage: p?.size ?? VALKEY_PERSISTENCE_DEFAULTS.size } },
+      ...(p?.storageClassName === undefined ? {} : { storageClassName: p.storageClassName }),
+    },
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: childMeta(cr, childNames(cr.metadata.name).valkey, 'valkey'),
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: valkeyPodTemplate(cr, image, true),
+      volumeClaimTemplates: [claim],
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+    },
+  };
+}
+
+/** The Valkey workload: a StatefulSet with `valkey.persistence.enabled`, else a Deployment. */
+export function valkeyWorkload(cr: ImageOptimizer, image: string): V1Deployment | V1StatefulSet {
+  return cr.spec.valkey.persistence?.enabled === true
+    ? valkeyStatefulSet(cr, image)
+    : valkeyDeployment(cr, image);
 }
 
 /** The Valkey Service. */

@@ -33,7 +33,7 @@ export function testCr(spec: CrSpec): ImageOptimizer {
 export function podTemplates(objects: KubernetesObject[]): Map<string, V1PodTemplateSpec> {
   const out = new Map<string, V1PodTemplateSpec>();
   for (const o of objects)
-    if (o.kind === 'Deployment') {
+    if (o.kind === 'Deployment' || o.kind === 'StatefulSet') {
       const d = o as V1Deployment;
       if (d.spec !== undefined) out.set(d.metadata?.name ?? '?', d.spec.template);
     }

@@ -1,3 +1,4 @@
+import { KUBERNETES_TYPED_FIELDS } from '../../api/pod-settings.ts';
 import { buildCrd } from '../../operator/crd/crd.ts';
 import { type GeneratedFile, generatedHeader } from './generated.ts';
 
@@ -69,6 +70,17 @@ function constraints(node: Node): string[] {
 
 /** Every field under `node`, depth first, in schema order. */
 function rows(node: Node, path: string, required: boolean, out: Row[]): Row[] {
+  const k8sType = KUBERNETES_TYPED_FIELDS[/\.pod\.(\w+)$/.exec(path)?.[1] ?? ''];
+  if (k8sType !== undefined) {
+    // A Kubernetes type: its fields are a Pod's, listed by kubectl explain, not repeated here.
+    const note = `Kubernetes core/v1 ${k8sType}; \`kubectl explain imageoptimizer.${path}\` lists its fields.`;
+    out.push({
+      path,
+      node: { ...node, description: `${String(node.description)} ${note}` },
+      required,
+    });
+    return out;
+  }
   out.push({ path, node, required });
   const target = node.type === 'array' && isNode(node.items) ? node.items : node;
   const prefix = node.type === 'array' ? `${path}[]` : path;

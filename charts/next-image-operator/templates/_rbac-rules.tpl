@@ -41,6 +41,7 @@
     - apps
   resources:
     - deployments
+    - statefulsets
   verbs:
     - get
     - list
