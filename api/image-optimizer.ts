@@ -4,6 +4,7 @@ import { AppIdSchema } from './discovery-config.ts';
 import { GATEWAY_METHODS, PROXY_DEFAULTS } from './gateway-config.ts';
 import { ImageOptimizerStatusSchema } from './image-optimizer-status.ts';
 import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
+import { MonitoringSpecSchema } from './monitoring.ts';
 import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
 import {
   AutoscalingSchema,
@@ -16,6 +17,7 @@ import {
 } from './workload.ts';
 
 export * from './image-optimizer-status.ts';
+export * from './monitoring.ts';
 export * from './workload.ts';
 
 // The ImageOptimizer custom resource (nextimage.dev/v1alpha1), defined once: the CRD in
@@ -270,6 +272,7 @@ export const ImageOptimizerSpecSchema = rules(
     gateway: CrGatewaySchema.prefault({}),
     optimizer: CrOptimizerSchema.prefault({}),
     valkey: CrValkeySchema.prefault({}),
+    monitoring: MonitoringSpecSchema.prefault({}),
   }),
   [
     {

@@ -13,6 +13,7 @@ import type { EventRecorder } from './events.ts';
 import type { Caches } from './kube/caches.ts';
 import type { KubeClient } from './kube/client.ts';
 import { IMAGE_OPTIMIZER, SECRET } from './kube/kinds.ts';
+import { applyMonitoring, isMonitoringObject, pruneMonitoring } from './monitoring.ts';
 import { childNames, selectorLabels, selectorString } from './render/names.ts';
 import { type RenderOptions, render } from './render/render.ts';
 import { VALKEY_PASSWORD_KEY } from './render/valkey.ts';
@@ -70,10 +71,13 @@ export class Reconciler {
       return {};
     }
     const cr = parsed.data;
-    const { objects, storage } = render(cr, {
+    const rendered = render(cr, {
       ...this.#d.render,
       valkeyPassword: this.#valkeyPassword(cr),
     });
+    const { storage } = rendered;
+    const objects = rendered.objects.filter((o) => !isMonitoringObject(o));
+    const monitoringObjects = rendered.objects.filter(isMonitoringObject);
     const applied = await applyChildren(this.#d.client, this.#d.caches, objects);
     for (const key of applied.created)
       this.#d.events.emit(raw, 'Normal', 'Created', `created ${key}`);
@@ -89,6 +93,16 @@ export class Reconciler {
       cr.metadata.uid ?? '',
       objects,
     );
+    const monitoring = await applyMonitoring(this.#d.client, monitoringObjects);
+    pruned.push(
+      ...(await pruneMonitoring(
+        this.#d.client,
+        namespace,
+        name,
+        cr.metadata.uid ?? '',
+        monitoringObjects,
+      )),
+    );
     for (const key of pruned)
       this.#d.events.emit(raw, 'Normal', 'Deleted', `deleted ${key}, no longer needed`);
     const names = childNames(name);
@@ -100,6 +114,7 @@ export class Reconciler {
       valkeyWanted: storage.managedValkey,
       gatewayService: applied.objects.get(`Service/${names.gateway}`) as V1Service | undefined,
       storage: storage.label,
+      failure: monitoring.missing,
     };
     const status = await this.#writeStatus(raw, previous, observed);
     const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';

@@ -3,6 +3,7 @@ import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client
 import type { ImageOptimizer } from '../../api/image-optimizer.ts';
 import { gatewayConfig, optimizerConfig } from './configs.ts';
 import { gatewayDeployment, gatewayService } from './gateway.ts';
+import { podMonitor, prometheusRule } from './monitoring.ts';
 import { childMeta, childNames, PORTS } from './names.ts';
 import {
   optimizerAutoscaler,
@@ -90,6 +91,8 @@ export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
     gatewayConfigMap,
     gatewayService(cr),
     gatewayDeployment(cr, image, configHash(gatewayJson)),
+    podMonitor(cr),
+    prometheusRule(cr),
   );
   return { objects: objects.filter((o): o is KubernetesObject => o !== undefined), storage };
 }
