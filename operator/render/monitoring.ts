@@ -17,6 +17,11 @@ export function monitoringName(cr: string): string {
   return `${cr}-next-image`;
 }
 
+/** The runbook section of an alert: docs/runbooks.md has one heading per alert name. */
+export function runbookUrl(alert: string): string {
+  return `${RUNBOOK_BASE_URL}#${alert.toLowerCase()}`;
+}
+
 /** One alerting rule, as a PrometheusRule (and a Prometheus rule file) holds it. */
 export interface AlertRule {
   alert: string;
@@ -102,7 +107,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
     `(${rate('next_image_cache_total', ',result=~"HIT|STALE"', range)} / ${rate('next_image_cache_total', '', range)})`;
   const rule = (
     alert: string,
-    anchor: string,
     severity: string,
     forDuration: string | undefined,
     expr: string,
@@ -113,7 +117,7 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
     expr,
     ...(forDuration === undefined ? {} : { for: forDuration }),
     labels: { severity },
-    annotations: { summary, description, runbook_url: `${RUNBOOK_BASE_URL}#${anchor}` },
+    annotations: { summary, description, runbook_url: runbookUrl(alert) },
   });
   return [
     {
@@ -121,7 +125,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
       rules: [
         rule(
           'NextImageErrorRatioHigh',
-          'nextimageerrorratiohigh',
           'critical',
           '10m',
           `(${rate('next_image_requests_total', ',status=~"5..",status!="503"')} / ${requests}) > 0.05`,
@@ -130,7 +133,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
         ),
         rule(
           'NextImageMissLatencyHigh',
-          'nextimagemisslatencyhigh',
           'warning',
           '15m',
           `(${p95('next_image_fetch_duration_seconds')} + ${p95('next_image_transform_duration_seconds')}) > 2`,
@@ -139,7 +141,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
         ),
         rule(
           'NextImageShedding',
-          'nextimageshedding',
           'warning',
           '5m',
           `(${rate('next_image_requests_total', ',status="503"')} / ${requests}) > 0.01`,
@@ -148,7 +149,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
         ),
         rule(
           'NextImageQueueSaturated',
-          'nextimagequeuesaturated',
           'warning',
           '5m',
           `min_over_time(next_image_transform_queue_depth{${s}}[10m]) > 0`,
@@ -157,7 +157,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
         ),
         rule(
           'NextImageCacheHitRatioCollapsed',
-          'nextimagecachehitratiocollapsed',
           'warning',
           '15m',
           `(${hitRatio('15m')} < 0.5 * ${hitRatio('1d')}) and ${rate('next_image_cache_total', '', '15m')} > 0.1`,
@@ -166,7 +165,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
         ),
         rule(
           'NextImageValkeyUnreachable',
-          'nextimagevalkeyunreachable',
           'critical',
           '2m',
           `next_image_storage_up{${s},type="redis"} == 0`,
@@ -175,7 +173,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
         ),
         rule(
           'NextImageStorageErrors',
-          'nextimagevalkeyunreachable',
           'warning',
           '10m',
           `sum by (operation) (rate(next_image_storage_errors_total{${s}}[5m])) > 0.1`,
@@ -184,7 +181,6 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
         ),
         rule(
           'NextImagePodRestarting',
-          'nextimagepodrestarting',
           'warning',
           undefined,
           `increase(kube_pod_container_status_restarts_total{${podSelector(namespace, cr, '(optimizer|gateway)')}}[15m]) > 2`,
