@@ -177,7 +177,7 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
           '10m',
           `sum by (operation) (rate(next_image_storage_errors_total{${s}}[5m])) > 0.1`,
           `Storage {{ $labels.operation }}s of ${of} fail`,
-          '{{ $value | humanize }} storage {{ $labels.operation }} operations fail per second.',
+          '{{ printf "%.2f" $value }} storage {{ $labels.operation }} operations fail per second.',
         ),
         rule(
           'NextImagePodRestarting',
@@ -185,7 +185,7 @@ export function alertRules(namespace: string, cr: string): RuleGroup[] {
           undefined,
           `increase(kube_pod_container_status_restarts_total{${podSelector(namespace, cr, '(optimizer|gateway)')}}[15m]) > 2`,
           `{{ $labels.pod }} (${of}) restarted more than twice in 15 minutes`,
-          'Container {{ $labels.container }} restarted {{ $value | humanize }} times in 15 minutes.',
+          'Container {{ $labels.container }} restarted {{ printf "%.0f" $value }} times in 15 minutes.',
         ),
       ],
     },
