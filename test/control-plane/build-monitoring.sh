@@ -3,6 +3,8 @@
 # directory build.sh uses, in a folder of its own (with its own stamp, so a change here never
 # rebuilds the control plane):
 #   bin/promtool       github.com/prometheus/prometheus/cmd/promtool
+#   bin/promql-metrics go-monitoring/promtool/promql-metrics: the metric names of PromQL
+#                      expressions, by the Prometheus parser (for the dashboard test)
 #   bin/controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen
 #   crds/monitoring.coreos.com_*.yaml  the Prometheus Operator's v1 CRDs (PodMonitor,
 #                      PrometheusRule, ServiceMonitor, …) generated from its API module
@@ -78,9 +80,9 @@ if stale "$MODS/prometheus-crds" "$PO_API v$PROMETHEUS_OPERATOR_VERSION"; then
     "$PO_API@v$PROMETHEUS_OPERATOR_VERSION" "sigs.k8s.io/controller-tools@v$CONTROLLER_TOOLS_VERSION"
 fi
 
-want="$(cat "$HERE/monitoring-versions.env" "$HERE/build-monitoring.sh" "$MODS"/*/go.mod "$MODS"/*/go.sum | sha256sum | cut -d' ' -f1)"
+want="$(cat "$HERE/monitoring-versions.env" "$HERE/build-monitoring.sh" "$MODS"/*/go.mod "$MODS"/*/go.sum "$MODS"/promtool/promql-metrics/main.go | sha256sum | cut -d' ' -f1)"
 ready() {
-  [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -x "$OUT/bin/promtool" ]] &&
+  [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" && -x "$OUT/bin/promtool" && -x "$OUT/bin/promql-metrics" ]] &&
     [[ -f "$OUT/crds/monitoring.coreos.com_podmonitors.yaml" && -f "$OUT/crds/monitoring.coreos.com_prometheusrules.yaml" ]]
 }
 if ready; then log "up to date: $OUT"; echo "$OUT"; exit 0; fi
@@ -100,6 +102,7 @@ build "$MODS/promtool" "$STAGE/bin/promtool" \
   "-X $VERSION_PKG.Version=$PROMETHEUS_VERSION -X $VERSION_PKG.Branch=HEAD -X $VERSION_PKG.Revision=v$PROMETHEUS_VERSION" \
   github.com/prometheus/prometheus/cmd/promtool
 log "promtool done (${SECONDS}s elapsed)"
+build "$MODS/promtool" "$STAGE/bin/promql-metrics" "" ./promql-metrics
 
 log "controller-gen v$CONTROLLER_TOOLS_VERSION"
 build "$MODS/prometheus-crds" "$STAGE/bin/controller-gen" "" sigs.k8s.io/controller-tools/cmd/controller-gen

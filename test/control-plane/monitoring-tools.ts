@@ -15,6 +15,8 @@ const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'build-monitoring.s
 /** Where the tools are. */
 export interface MonitoringTools {
   promtool: string;
+  /** go-monitoring/promtool/promql-metrics: JSON array of expressions in, their metric names out. */
+  promqlMetrics: string;
   /** The generated monitoring.coreos.com CRD files. */
   crd(plural: 'podmonitors' | 'prometheusrules' | 'servicemonitors'): string;
 }
@@ -48,6 +50,7 @@ export function ensureMonitoringTools(): Promise<MonitoringTools> {
       const dir = Buffer.concat(out).toString('utf8').trim().split('\n').pop() ?? '';
       resolve({
         promtool: join(dir, 'bin', 'promtool'),
+        promqlMetrics: join(dir, 'bin', 'promql-metrics'),
         crd: (plural) => join(dir, 'crds', `monitoring.coreos.com_${plural}.yaml`),
       });
     });
@@ -84,4 +87,24 @@ export async function promtool(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The metric names each PromQL expression selects, by the Prometheus parser; throws on a parse error. */
+export async function promqlMetricNames(exprs: readonly string[]): Promise<string[][]> {
+  const tools = await ensureMonitoringTools();
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = execFile(tools.promqlMetrics, [], { timeout: 60_000 }, (error, out, err) =>
+      error === null
+        ? resolve(out)
+        : reject(new Error(`promql-metrics failed: ${err}`, { cause: error })),
+    );
+    child.stdin?.end(JSON.stringify(exprs));
+  });
+  const results = JSON.parse(stdout) as Array<{ expr: string; metrics: string[]; error?: string }>;
+  const failed = results.filter((r) => r.error !== undefined);
+  if (failed.length > 0)
+    throw new Error(
+      `PromQL that does not parse:\n${failed.map((r) => `${r.expr}: ${r.error}`).join('\n')}`,
+    );
+  return results.map((r) => r.metrics);
 }
