@@ -215,9 +215,10 @@ function variable(name: string, label: string, query: string): Record<string, un
 /** The Grafana dashboard model (schemaVersion 39). */
 export function dashboard(): Record<string, unknown> {
   return {
+    // First, so the file's first lines say what a comment would: JSON has none.
+    description: `generated — do not edit. Source: scripts/packaging/dashboard.ts. Regenerate with: ${GENERATE_COMMAND}`,
     title: 'next-image',
     uid: 'next-image',
-    description: `Generated from scripts/packaging/dashboard.ts — do not edit; regenerate with ${GENERATE_COMMAND}.`,
     tags: ['next-image'],
     schemaVersion: 39,
     editable: true,
