@@ -4,6 +4,7 @@ import { AppIdSchema } from './discovery-config.ts';
 import { GATEWAY_METHODS, PROXY_DEFAULTS } from './gateway-config.ts';
 import { ImageOptimizerStatusSchema } from './image-optimizer-status.ts';
 import { ImagesConfigSchema, RemotePatternSchema } from './images-config.ts';
+import { MonitoringSpecSchema } from './monitoring.ts';
 import { IMAGE_OPTIMIZER_DEFAULTS, OptimizerTuningSchema } from './optimizer-config.ts';
 import { PodSettingsSchema } from './pod-settings.ts';
 import { RoutingSchema } from './routing.ts';
@@ -20,6 +21,7 @@ import {
 } from './workload.ts';
 
 export * from './image-optimizer-status.ts';
+export * from './monitoring.ts';
 export * from './pod-settings.ts';
 export * from './routing.ts';
 export * from './valkey-persistence.ts';
@@ -366,6 +368,7 @@ export const ImageOptimizerSpecSchema = rules(
     optimizer: CrOptimizerSchema.prefault({}),
     valkey: CrValkeySchema.prefault({}),
     routing: RoutingSchema.prefault({ mode: 'gateway' }),
+    monitoring: MonitoringSpecSchema.prefault({}),
   }),
   [
     {

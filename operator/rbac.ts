@@ -1,5 +1,5 @@
 import { GROUP, PLURAL } from '../api/image-optimizer.ts';
-import { CHILD_KINDS } from './kube/kinds.ts';
+import { CHILD_KINDS, MONITORING_KINDS } from './kube/kinds.ts';
 
 // The RBAC the operator needs, as data: the Helm chart renders its ClusterRole/Role from these
 // rules, and the control-plane test runs the operator with exactly these rules.
@@ -16,7 +16,7 @@ const groupOf = (apiVersion: string): string =>
 
 function childRules(): PolicyRule[] {
   const byGroup = new Map<string, string[]>();
-  for (const kind of CHILD_KINDS) {
+  for (const kind of [...CHILD_KINDS, ...MONITORING_KINDS]) {
     const group = groupOf(kind.apiVersion);
     byGroup.set(group, [...(byGroup.get(group) ?? []), kind.plural]);
   }

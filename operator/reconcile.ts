@@ -13,6 +13,7 @@ import type { EventRecorder } from './events.ts';
 import type { Caches } from './kube/caches.ts';
 import type { KubeClient } from './kube/client.ts';
 import { IMAGE_OPTIMIZER, SECRET } from './kube/kinds.ts';
+import { applyMonitoring, isMonitoringObject, pruneMonitoring } from './monitoring.ts';
 import { childNames, selectorLabels, selectorString } from './render/names.ts';
 import { type RenderOptions, render } from './render/render.ts';
 import { secretUses } from './render/secret-refs.ts';
@@ -81,11 +82,14 @@ export class Reconciler {
       await this.#writeStatus(raw, previous, this.#failedObservation(raw, secrets.failure));
       return {};
     }
-    const { objects, storage, warnings } = render(cr, {
+    const rendered = render(cr, {
       ...this.#d.render,
       valkeyPassword: this.#valkeyPassword(cr),
       secretHash: secrets.hash,
     });
+    const { storage, warnings } = rendered;
+    const objects = rendered.objects.filter((o) => !isMonitoringObject(o));
+    const monitoringObjects = rendered.objects.filter(isMonitoringObject);
     const applied = await applyChildren(this.#d.client, this.#d.caches, objects);
     for (const key of applied.created)
       this.#d.events.emit(raw, 'Normal', 'Created', `created ${key}`);
@@ -100,6 +104,16 @@ export class Reconciler {
       namespace,
       cr.metadata.uid ?? '',
       objects,
+    );
+    const monitoring = await applyMonitoring(this.#d.client, monitoringObjects);
+    pruned.push(
+      ...(await pruneMonitoring(
+        this.#d.client,
+        namespace,
+        name,
+        cr.metadata.uid ?? '',
+        monitoringObjects,
+      )),
     );
     for (const key of pruned)
       this.#d.events.emit(raw, 'Normal', 'Deleted', `deleted ${key}, no longer needed`);
@@ -118,6 +132,7 @@ export class Reconciler {
       gatewayService: applied.objects.get(`Service/${names.gateway}`) as V1Service | undefined,
       storage: storage.label,
       warnings,
+      failure: monitoring.missing,
     };
     const status = await this.#writeStatus(raw, previous, observed);
     this.#warnOnce(raw, previous, warnings);

@@ -50,9 +50,18 @@ export const CHILD_KINDS: readonly ResourceKind[] = [
   HTTP_ROUTE,
 ];
 
+/**
+ * Prometheus Operator kinds render produces when spec.monitoring asks. Not watched: their CRDs
+ * may be absent, so they are applied and pruned with direct calls (operator/monitoring.ts).
+ */
+export const MONITORING_KINDS: readonly ResourceKind[] = [
+  { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', plural: 'podmonitors' },
+  { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', plural: 'prometheusrules' },
+];
+
 /** The kind entry for an object's apiVersion/kind; throws for kinds the operator does not know. */
 export function kindOf(apiVersion: string | undefined, kind: string | undefined): ResourceKind {
-  const found = [...CHILD_KINDS, IMAGE_OPTIMIZER, LEASE, EVENT].find(
+  const found = [...CHILD_KINDS, ...MONITORING_KINDS, IMAGE_OPTIMIZER, LEASE, EVENT].find(
     (k) => k.apiVersion === apiVersion && k.kind === kind,
   );
   if (found === undefined) throw new TypeError(`unknown kind ${apiVersion}/${kind}`);

@@ -8,6 +8,7 @@ import {
   gatewayDisruptionBudget,
   gatewayService,
 } from './gateway.ts';
+import { podMonitor, prometheusRule } from './monitoring.ts';
 import { childMeta, childNames, PORTS } from './names.ts';
 import {
   optimizerAutoscaler,
@@ -120,6 +121,8 @@ export function render(cr: ImageOptimizer, options: RenderOptions): Rendered {
     }),
     optimizerAutoscaler(cr),
     optimizerDisruptionBudget(cr),
+    podMonitor(cr),
+    prometheusRule(cr),
   );
   // Routing modes httpRoute and ingress run no gateway of ours (switching prunes it).
   if (cr.spec.routing.mode === 'gateway') objects.push(...gatewayObjects(cr, image, options));

@@ -95,6 +95,18 @@
     - patch
     - delete
 - apiGroups:
+    - monitoring.coreos.com
+  resources:
+    - podmonitors
+    - prometheusrules
+  verbs:
+    - get
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
     - ""
   resources:
     - events
