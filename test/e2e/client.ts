@@ -3,6 +3,7 @@
 // else, so what the gateway sees is what any HTTP client sends. Prints one JSON line.
 //
 //   node client.ts get <url> [<header>=<value>…]    one request: status, headers, body
+//   node client.ts post <url> [<header>=<value>…]   the same with POST and no body
 //   node client.ts burst <n> <url>… [<header>=<value>…]  n at once per URL, all together
 //   node client.ts load <url-with-{i}> [<header>=<value>…]  a request after another (URL
 //       {i} = request number mod 4, so most are hits) until stdin ends; then the counts
@@ -33,8 +34,12 @@ const headersOf = (pairs: readonly string[]): Record<string, string> =>
     }),
   );
 
-async function get(url: string, headers: Record<string, string>): Promise<Reply> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+async function get(
+  url: string,
+  headers: Record<string, string>,
+  method: 'GET' | 'POST' = 'GET',
+): Promise<Reply> {
+  const res = await fetch(url, { method, headers, signal: AbortSignal.timeout(30_000) });
   const body = Buffer.from(await res.arrayBuffer());
   const type = res.headers.get('content-type') ?? '';
   return {
@@ -82,6 +87,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const [mode, ...rest] = process.argv.slice(2);
   let out: unknown;
   if (mode === 'get' && rest[0] !== undefined) out = await get(rest[0], headersOf(rest.slice(1)));
+  else if (mode === 'post' && rest[0] !== undefined)
+    out = await get(rest[0], headersOf(rest.slice(1)), 'POST');
   else if (mode === 'burst' && rest[0] !== undefined && rest[1] !== undefined) {
     const n = Number(rest[0]);
     const urls = rest.slice(1).filter((a) => /^https?:\/\//.test(a));
@@ -99,7 +106,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } else if (mode === 'load' && rest[0] !== undefined)
     out = await load(rest[0], headersOf(rest.slice(1)));
   else {
-    process.stderr.write('usage: client.ts get|burst <n>|load <url> [<header>=<value>…]\n');
+    process.stderr.write('usage: client.ts get|post|burst <n>|load <url> [<header>=<value>…]\n');
     process.exit(2);
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);

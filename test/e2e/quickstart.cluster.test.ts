@@ -461,6 +461,51 @@ describe('e2e on a real cluster: the quickstart, then a production day', () => {
     ).toBe(200);
   });
 
+  it('6b. a purge token from a Secret: rotating it rolls the optimizer pods; the new token purges, the old one no longer does', async () => {
+    const tokens = ['e2e-first-purge-token-0123456789', 'e2e-second-purge-token-987654321'];
+    const secret = (token: string) =>
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: purge\nstringData:\n  token: ${token}\n`;
+    /** The purge status every optimizer pod answers for `token`. */
+    const purge = async (token: string): Promise<number[]> => {
+      const statuses: number[] = [];
+      for (const pod of await optimizerPods()) {
+        const url = `http://${pod.ip}:3000/__admin/purge?url=${encodeURIComponent('/mountains.jpg')}`;
+        statuses.push((await client<Reply>(['post', url, `authorization=Bearer ${token}`])).status);
+      }
+      return statuses;
+    };
+    const secretHash = async () =>
+      (
+        await json<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>([
+          '-n',
+          NS,
+          'get',
+          'deployment',
+          `${CR}-optimizer`,
+        ])
+      ).spec.template.metadata.annotations?.['nextimage.dev/secret-hash'];
+
+    await apply(secret(tokens[0] ?? ''));
+    await patchSpec({ optimizer: { purgeTokenSecretRef: { name: 'purge', key: 'token' } } });
+    await crSettled(3);
+    const first = await secretHash();
+    expect(first).toMatch(/.+/);
+    expect(await purge(tokens[0] ?? '')).toEqual([200, 200, 200]);
+
+    await apply(secret(tokens[1] ?? ''));
+    const second = await eventually(
+      'the optimizer pod template to carry the new Secret hash',
+      async () => {
+        const hash = await secretHash();
+        return hash !== undefined && hash !== first ? hash : undefined;
+      },
+    );
+    await crSettled(3);
+    report.secretRotation = { before: first, after: second };
+    expect(await purge(tokens[1] ?? '')).toEqual([200, 200, 200]);
+    expect(await purge(tokens[0] ?? '')).toEqual([401, 401, 401]);
+  });
+
   it('7. the leading operator pod deleted: the standby takes the lease, and a CR change after that converges', async () => {
     // HA as a production install runs it: two operators, one holding the Lease.
     await helm([
