@@ -312,6 +312,12 @@ function row(column: Column, runs: Measured[], options: GatewayBenchOptions): Ro
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(
+      'Usage: node bench/gateway.ts [--quick]\n\nCache hits direct to the optimizer, through our gateway, @platformatic/gateway and nginx, side by side (bench/README.md).\n\n  --quick     one round of 2,000 hits, no workers row\n  -h, --help  this text\n',
+    );
+    process.exit(0);
+  }
   const quick = process.argv.includes('--quick');
   const result = await benchGateway(
     quick

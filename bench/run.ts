@@ -46,7 +46,33 @@ async function runSibling(sibling: Sibling): Promise<string | undefined> {
   }
 }
 
+const FLAGS = ['--quick', '--skip-next', '--png-out', '--profile', '--no-siblings'] as const;
+const USAGE = `Usage: npm run bench -- [--quick] [--skip-next] [--png-out] [--profile] [--no-siblings]
+
+Runs the optimizer benchmark (columns (a)–(f), ratio rows, the per-stage breakdown of a miss)
+and then, unless --no-siblings, the gateway, fleet and operator benches; prints Markdown and
+writes it to the work directory's results.md. bench/README.md explains every column.
+
+  --quick        fewer requests (a smoke run, numbers are not for reports)
+  --skip-next    no Next.js install, build or columns (e)
+  --png-out      add PNG → PNG jobs (Next's slow palette PNG)
+  --profile      --cpu-prof the optimizer; adds the main-process stages, decode/resize/encode
+                 and the sharp settings sweep
+  --no-siblings  only the optimizer bench
+  -h, --help     this text
+`;
+
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const unknown = argv.filter((a) => !(FLAGS as readonly string[]).includes(a));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown flag ${unknown.join(', ')} (--help lists them)\n`);
+    process.exitCode = 2;
+    return;
+  }
   const quick = argv.includes('--quick');
   const sections: string[] = [];
   try {
