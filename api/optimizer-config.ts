@@ -124,6 +124,13 @@ export const OptimizerTuningSchema = z.strictObject({
     .describe(
       'Report not-ready while shared storage is unreachable. Default false: stay ready and serve from memory.',
     ),
+  /** Adds a W3C Server-Timing header to `/_next/image` responses (Next.js sends none). */
+  serverTiming: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Add a W3C Server-Timing header to /_next/image responses: cache;desc="HIT|MISS|STALE|none", then queue, fetch and transform (milliseconds, those that ran for this request) and total. Default false (Next.js sends none; it shows cache results and timings to any client).',
+    ),
 });
 export type OptimizerTuning = z.infer<typeof OptimizerTuningSchema>;
 

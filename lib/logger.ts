@@ -1,11 +1,15 @@
 import { LogController } from 'fastify';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
-/** The one pino logger of a process: JSON to stdout, secrets redacted. */
-export function createLogger(name: string, level = 'info'): Logger {
-  return pino({
+/** The one pino logger of a process: JSON to stdout (or `destination`), secrets redacted. */
+export function createLogger(
+  name: string,
+  level = 'info',
+  destination?: DestinationStream,
+): Logger {
+  const options = {
     name,
     level,
     redact: {
@@ -18,7 +22,8 @@ export function createLogger(name: string, level = 'info'): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 /** Fastify option that turns off per-request log lines (we log failures ourselves). */

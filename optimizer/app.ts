@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import Fastify, {
@@ -11,6 +13,7 @@ import type { OptimizerConfig } from '../api/optimizer-config.ts';
 import { Discovery } from '../lib/discovery.ts';
 import { type Logger, quietRequestLogging } from '../lib/logger.ts';
 import { releaseKeepAliveOnClose } from '../lib/server.ts';
+import { type AccessRecord, accessFields, type StageTimings, serverTiming } from './access-log.ts';
 import { cacheKey } from './cache-key.ts';
 import { fallbackBase, memoryBudget } from './config.ts';
 import { ImageError, MESSAGES, QueueFullError } from './errors.ts';
@@ -64,6 +67,12 @@ export interface OptimizerApp {
   app: FastifyInstance;
   store: ImageStore;
   metrics: OptimizerMetrics;
+}
+
+/** An incoming `X-Request-Id` (as gateways and ingresses set), if short and plain; else a new one. */
+function requestId(req: IncomingMessage): string {
+  const header = req.headers['x-request-id'];
+  return typeof header === 'string' && /^[\w.:@/+=-]{1,128}$/.test(header) ? header : randomUUID();
 }
 
 /** Next.js error responses: status, the exact message as a chunked body, no Content-Type. */
@@ -146,6 +155,7 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     // A child logger per request costs more than serving a cache hit; failures are logged
     // with their url instead.
     childLoggerFactory: (parent) => parent,
+    genReqId: requestId,
   });
   shedWhileClosing(app);
   retryAfterOnUnavailable(app);
@@ -160,16 +170,32 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     method: [...ALL_METHODS],
     url: '/_next/image',
     onResponse: async (request, reply) => {
-      metrics.requests.inc({ status: String(reply.statusCode) });
-      if (reply.statusCode >= 500)
-        logger.error({ url: request.url, status: reply.statusCode }, 'image request failed');
-      else if (reply.statusCode >= 400)
-        logger.info({ url: request.url, status: reply.statusCode }, 'image request rejected');
+      const status = reply.statusCode;
+      metrics.requests.inc({ status: String(status) });
+      // The access line: the one log line of a request (fastify's own are off).
+      const fields = accessFields(
+        request.id,
+        request.method,
+        request.url,
+        status,
+        reply.getHeader('content-type'),
+        reply.elapsedTime,
+        records.get(request),
+      );
+      if (status >= 500) logger.error(fields, 'image request');
+      else logger.info(fields, 'image request');
     },
     handler: async (request, reply) => {
+      const record: AccessRecord = {};
+      records.set(request, record);
       const validated = validate(request.url, request.headers.accept);
-      if ('errorMessage' in validated) return sendError(reply, 400, validated.errorMessage);
+      if ('errorMessage' in validated) {
+        record.bytes = Buffer.byteLength(validated.errorMessage);
+        addServerTiming(reply, record);
+        return sendError(reply, 400, validated.errorMessage);
+      }
       const { params, key } = validated;
+      const timings: StageTimings = {};
       // Only a miss waits, so only a miss pays for a timer.
       let waitSignal: AbortSignal | undefined;
       const wait = (): AbortSignal => {
@@ -180,13 +206,17 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
         const { entry, result } = await cache.get(
           key,
           params.href,
-          (signal, previous) => produceImage(params, deps, signal, previous),
+          (signal, previous) => produceImage(params, deps, signal, previous, timings),
           wait,
         );
         metrics.cache.inc({ result });
-        return sendImage(request, reply, params, entry, result);
+        record.cache = result;
+        // Only a MISS ran the job for this request (a STALE's revalidation runs after it).
+        if (result === 'MISS') record.timings = timings;
+        return sendImage(request, reply, params, entry, result, record);
       } catch (error: unknown) {
-        return sendFailure(reply, error, waitSignal?.aborted === true);
+        record.timings = timings;
+        return sendFailure(reply, error, waitSignal?.aborted === true, record);
       }
     },
   });
@@ -219,6 +249,12 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     await pool?.close();
   });
 
+  /** Per request, what its access line reports beyond the reply itself. */
+  const records = new WeakMap<FastifyRequest, AccessRecord>();
+  function addServerTiming(reply: FastifyReply, record: AccessRecord): void {
+    if (tuning.serverTiming) reply.header('Server-Timing', serverTiming(record, reply.elapsedTime));
+  }
+
   // Header values of a cached entry never change: compute them once per entry, not per hit.
   const entryHeaders = new WeakMap<CachedImage, EntryHeaders>();
   function headersOf(params: ImageParams, entry: CachedImage): EntryHeaders {
@@ -247,8 +283,11 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
     params: ImageParams,
     entry: CachedImage,
     result: string,
+    record: AccessRecord,
   ): FastifyReply {
     const headers = headersOf(params, entry);
+    addServerTiming(reply, record);
+    record.bytes = 0;
     reply.header('Vary', headers.vary);
     reply.header('Cache-Control', headers.cacheControl);
     reply.header('ETag', entry.etag);
@@ -269,20 +308,34 @@ export function buildOptimizerApp(config: OptimizerConfig, logger: Logger): Opti
       reply.header('Content-Encoding', 'gzip');
     }
     reply.header('Content-Length', body.byteLength);
-    if (request.method !== 'HEAD') metrics.bytesOut.inc(body.byteLength);
+    if (request.method !== 'HEAD') {
+      metrics.bytesOut.inc(body.byteLength);
+      record.bytes = body.byteLength;
+    }
     return reply.send(body);
   }
 
-  function sendFailure(reply: FastifyReply, error: unknown, waitTimedOut: boolean): FastifyReply {
+  function sendFailure(
+    reply: FastifyReply,
+    error: unknown,
+    waitTimedOut: boolean,
+    record: AccessRecord,
+  ): FastifyReply {
+    addServerTiming(reply, record);
+    const fail = (status: number, message: string): FastifyReply => {
+      record.bytes = Buffer.byteLength(message);
+      return sendError(reply, status, message);
+    };
     if (error instanceof QueueFullError) {
       metrics.shed.inc({ reason: error.reason });
       reply.header('Retry-After', String(error.retryAfterSeconds));
-      return sendError(reply, 503, error.message);
+      return fail(503, error.message);
     }
-    if (error instanceof ImageError) return sendError(reply, error.statusCode, error.message);
-    if (waitTimedOut) return sendError(reply, 504, MESSAGES.upstreamTimeout);
-    logger.error({ err: error }, 'unexpected error while producing an image');
-    return sendError(reply, 500, 'Internal Server Error');
+    if (error instanceof ImageError) return fail(error.statusCode, error.message);
+    if (waitTimedOut) return fail(504, MESSAGES.upstreamTimeout);
+    // Unexpected: the access line (at error) carries it.
+    record.err = error;
+    return fail(500, 'Internal Server Error');
   }
 
   return { app, store, metrics };

@@ -1,6 +1,7 @@
 import type { ImagesConfig } from '../api/images-config.ts';
 import type { Discovery } from '../lib/discovery.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { StageTimings } from './access-log.ts';
 import { type AdmissionPlan, decodeBytes } from './admission.ts';
 import { hash } from './cache-key.ts';
 import { ImageError, JobTimeoutError, MESSAGES, QueueFullError } from './errors.ts';
@@ -65,10 +66,11 @@ export async function produceImage(
   deps: PipelineDeps,
   signal: AbortSignal,
   previous?: CachedImage,
+  timings?: StageTimings,
 ): Promise<ImageEntry> {
   deps.metrics.inFlightJobs.inc();
   try {
-    return await runJob(params, deps, signal, previous);
+    return await runJob(params, deps, signal, previous, timings);
   } finally {
     deps.metrics.inFlightJobs.dec();
   }
@@ -85,10 +87,11 @@ async function runJob(
   deps: PipelineDeps,
   signal: AbortSignal,
   previous?: CachedImage,
+  timings?: StageTimings,
 ): Promise<ImageEntry> {
-  const admitted = await fetchAdmitted(params, deps, signal);
+  const admitted = await fetchAdmitted(params, deps, signal, timings);
   try {
-    return await runAdmittedJob(params, deps, signal, admitted, previous);
+    return await runAdmittedJob(params, deps, signal, admitted, previous, timings);
   } finally {
     admitted.admission.release();
   }
@@ -100,6 +103,7 @@ async function runAdmittedJob(
   signal: AbortSignal,
   { upstream, plan, admission }: AdmittedSource,
   previous?: CachedImage,
+  timings?: StageTimings,
 ): Promise<ImageEntry> {
   const upstreamType = detectContentType(upstream.buffer);
   if (!upstreamType?.startsWith('image/') || upstreamType.includes(',')) {
@@ -153,8 +157,10 @@ async function runAdmittedJob(
     return original(upstream, upstreamType, params.minimumCacheTTL, upstreamEtag);
   }
   const started = performance.now();
+  let slotAt: number | undefined;
   try {
     const buffer = await deps.queue.run(() => {
+      slotAt = performance.now();
       if (signal.aborted) throw signal.reason;
       const remaining = remainingSeconds(signal);
       return deps.transform(
@@ -169,6 +175,10 @@ async function runAdmittedJob(
         signal,
       );
     }, signal);
+    if (timings !== undefined && slotAt !== undefined) {
+      timings.queueMs = (timings.queueMs ?? 0) + (slotAt - started);
+      timings.transformMs = performance.now() - slotAt;
+    }
     deps.metrics.transformDuration.observe(
       { format: extensionFor(contentType) ?? 'other' },
       (performance.now() - started) / 1000,

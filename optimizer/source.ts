@@ -3,6 +3,7 @@
  * bytes, with retries), admit the job from its image header, and only then download the body.
  * A job shed here has downloaded nothing but the header (docs/sizing.md).
  */
+import type { StageTimings } from './access-log.ts';
 import { type AdmissionPlan, headIsConclusive, planAdmission } from './admission.ts';
 import { QueueFullError } from './errors.ts';
 import {
@@ -99,6 +100,7 @@ export async function fetchAdmitted(
   params: ImageParams,
   deps: PipelineDeps,
   signal: AbortSignal,
+  timings?: StageTimings,
 ): Promise<AdmittedSource> {
   const source = params.isAbsolute ? 'external' : 'internal';
   const started = performance.now();
@@ -122,12 +124,12 @@ export async function fetchAdmitted(
       throw error;
     }
     const waited = performance.now() - waitStarted;
+    if (timings !== undefined) timings.queueMs = (timings.queueMs ?? 0) + waited;
     try {
       const upstream = await readSource(opened, deps, signal);
-      deps.metrics.fetchDuration.observe(
-        { source, outcome },
-        (performance.now() - started - waited) / 1000,
-      );
+      const fetchMs = performance.now() - started - waited;
+      deps.metrics.fetchDuration.observe({ source, outcome }, fetchMs / 1000);
+      if (timings !== undefined) timings.fetchMs = fetchMs;
       return { upstream, plan, admission };
     } catch (error: unknown) {
       admission.release();
