@@ -6,6 +6,7 @@ import { type AdmissionPlan, decodeBytes } from './admission.ts';
 import { hash } from './cache-key.ts';
 import { ImageError, JobTimeoutError, MESSAGES, QueueFullError } from './errors.ts';
 import {
+  animationVerdict,
   BYPASS_TYPES,
   type Dimensions,
   decoderWorkingSet,
@@ -105,7 +106,13 @@ async function runAdmittedJob(
   previous?: CachedImage,
   timings?: StageTimings,
 ): Promise<ImageEntry> {
-  const upstreamType = detectContentType(upstream.buffer);
+  // The head (at least the image header) answers the checks below without joining the body:
+  // a transform sends the chunks as they arrived, so a miss never copies its whole source.
+  const size = upstream.length ?? upstream.buffer.length;
+  const partialHead =
+    upstream.head !== undefined && upstream.head.length < size && upstream.head.length >= 4096;
+  const head = partialHead ? (upstream.head as Buffer) : upstream.buffer;
+  const upstreamType = detectContentType(head);
   if (!upstreamType?.startsWith('image/') || upstreamType.includes(',')) {
     throw new ImageError(400, MESSAGES.notValidImage, 'NOT_AN_IMAGE');
   }
@@ -115,9 +122,11 @@ async function runAdmittedJob(
   const maxAge = Math.max(params.minimumCacheTTL, maxAgeFromCacheControl(upstream.cacheControl));
   const upstreamEtag = upstream.etag
     ? Buffer.from(upstream.etag).toString('base64url')
-    : hash([upstream.buffer]);
+    : hash(upstream.chunks ?? [upstream.buffer]);
 
-  if (BYPASS_TYPES.has(upstreamType) || isAnimated(upstream.buffer, upstreamType)) {
+  const animated =
+    animationVerdict(head, upstreamType) ?? isAnimated(upstream.buffer, upstreamType);
+  if (BYPASS_TYPES.has(upstreamType) || animated) {
     deps.metrics.transforms.inc({ outcome: 'bypass' });
     return original(upstream, upstreamType, maxAge, upstreamEtag);
   }
@@ -137,8 +146,12 @@ async function runAdmittedJob(
   }
 
   const contentType = outputType(upstreamType, params.mimeType);
-  const dims = await readDimensions(upstream.buffer, upstreamType).catch(() => undefined);
-  const bytes = upstream.buffer.length;
+  const dims =
+    (await readDimensions(head, upstreamType).catch(() => undefined)) ??
+    (partialHead
+      ? await readDimensions(upstream.buffer, upstreamType).catch(() => undefined)
+      : undefined);
+  const bytes = size;
   const refusal = decodeRefusal(dims, plan, bytes, deps);
   if (refusal === undefined && !admission.resize(decodeNeed(dims, plan, bytes))) {
     // Only a type sized after its download (TIFF…) grows here; it does not wait for memory.
@@ -165,7 +178,7 @@ async function runAdmittedJob(
       const remaining = remainingSeconds(signal);
       return deps.transform(
         {
-          buffer: upstream.buffer,
+          buffer: upstream.chunks ?? upstream.buffer,
           contentType,
           width: params.width,
           quality: params.quality,

@@ -84,7 +84,7 @@ async function readSource(
   }, deps.attemptTimeoutMs);
   try {
     const upstream = await readUpstreamSource(opened, AbortSignal.any([signal, timer.signal]));
-    deps.metrics.bytesIn.inc(upstream.buffer.byteLength);
+    deps.metrics.bytesIn.inc(upstream.length ?? upstream.buffer.byteLength);
     return upstream;
   } finally {
     clearTimeout(timeout);

@@ -1,6 +1,13 @@
 /** What a fetch of the source image yields (Next.js: `ImageUpstream`). */
 export interface UpstreamImage {
-  buffer: Buffer;
+  /** The whole body as one buffer (for a chunked source: joined on first use, then kept). */
+  readonly buffer: Buffer;
+  /** The body as it arrived, when read in chunks: what the transform child is sent. */
+  chunks?: readonly Buffer[];
+  /** Its first bytes (at least the image header, when there is one); `buffer` when absent. */
+  head?: Buffer;
+  /** Body length in bytes; `buffer.length` when absent. */
+  length?: number;
   /** The upstream Content-Type header; informational only (the type comes from magic bytes). */
   contentType: string | null;
   /** The upstream Cache-Control header, for maxAge. */

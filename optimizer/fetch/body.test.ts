@@ -126,6 +126,20 @@ describe('openBody', () => {
     expect((await opened.readAll(new AbortController().signal)).equals(whole)).toBe(true);
   });
 
+  it('gives the body in the chunks it arrived in, the head first, none of them copied', async () => {
+    const { stream } = trackedSource(chunks);
+    const opened = await openBody(stream, undefined, 10 * whole.length, errors, {
+      isEnough: (head) => head.length >= 100,
+      maxBytes: 256 * 1024,
+    });
+    const parts = await opened.readChunks(new AbortController().signal);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts[0]).toBe(opened.head);
+    expect(Buffer.concat(parts).equals(whole)).toBe(true);
+    // The rest are the stream's own chunks, not copies of them.
+    expect(parts.slice(1).every((part) => chunks.some((c) => c.buffer === part.buffer))).toBe(true);
+  });
+
   it('decodes before it reads the head, and applies the limit to the decoded bytes', async () => {
     const gzipped = zlib.gzipSync(whole);
     const opened = await openBody(Readable.from([gzipped]), 'gzip', whole.length, errors, {

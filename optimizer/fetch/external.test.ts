@@ -91,6 +91,10 @@ describe('fetchExternalImage: request', () => {
     const image = await fetchExternalImage(src('/img'), options());
     expect(image).toEqual({
       buffer: PNG,
+      // The body as it arrived (one chunk here), for the transform child: never joined.
+      chunks: [PNG],
+      head: PNG,
+      length: PNG.length,
       contentType: 'image/png',
       cacheControl: 'public, max-age=3600',
       etag: 'W/"abc"',

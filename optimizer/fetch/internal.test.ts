@@ -115,6 +115,10 @@ describe('fetchInternalImage', () => {
     const image = await fetchInternalImage('/img.png?v=1', options());
     expect(image).toEqual({
       buffer: PNG,
+      // The body as it arrived (one chunk here), for the transform child: never joined.
+      chunks: [PNG],
+      head: PNG,
+      length: PNG.length,
       contentType: 'image/png',
       cacheControl: 'public, max-age=60',
       etag: null,

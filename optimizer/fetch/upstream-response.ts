@@ -51,6 +51,8 @@ export interface UpstreamSource extends Omit<UpstreamImage, 'buffer'> {
    * the download; on a failure the connection is closed. `mapError` is the fetcher's own.
    */
   readAll: (signal: AbortSignal) => Promise<Buffer>;
+  /** The same body in the chunks it arrived in (readAll without joining them). */
+  readChunks: (signal: AbortSignal) => Promise<Buffer[]>;
   /** Closes the connection without reading the rest. */
   discard: () => void;
 }
@@ -113,6 +115,15 @@ export async function openUpstreamSource(
         throw error instanceof ImageError ? error : mapError(error, signal);
       }
     },
+    readChunks: async (signal) => {
+      try {
+        const chunks = await opened.readChunks(signal);
+        if (chunks.every((c) => c.length === 0)) throw empty();
+        return chunks;
+      } catch (error: unknown) {
+        throw error instanceof ImageError ? error : mapError(error, signal);
+      }
+    },
     discard: opened.discard,
   };
 }
@@ -122,9 +133,19 @@ export async function readUpstreamSource(
   source: UpstreamSource,
   signal: AbortSignal,
 ): Promise<UpstreamImage> {
-  const buffer = await source.readAll(signal);
+  const chunks = await source.readChunks(signal);
+  const length = chunks.reduce((sum, c) => sum + c.length, 0);
+  let joined: Buffer | undefined = chunks.length === 1 ? chunks[0] : undefined;
   return {
-    buffer,
+    // Joined only if something needs the whole body as one buffer (a bypass type, an animation
+    // check the header cannot settle, a fallback to the original): a transform never does.
+    get buffer(): Buffer {
+      joined ??= Buffer.concat(chunks, length);
+      return joined;
+    },
+    chunks,
+    head: source.head,
+    length,
     contentType: source.contentType,
     cacheControl: source.cacheControl,
     etag: source.etag,

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pngChunk } from '../../test/support/png.ts';
-import { isAnimated } from './animated.ts';
+import { animationVerdict, isAnimated } from './animated.ts';
 import { animation, photo, solidPng, withAnimationControl } from './test-support/fixtures.ts';
 
 const samples = new Map<string, Buffer>();
@@ -47,6 +47,24 @@ describe('isAnimated', () => {
     const late = Buffer.concat([png.subarray(0, iend), actl, png.subarray(iend)]);
     expect(late.includes('acTL')).toBe(true);
     expect(isAnimated(late, 'image/png')).toBe(false);
+  });
+
+  it('settles APNG and WebP from the head when it can, and says so when it cannot', () => {
+    const apng = samples.get('apng')!;
+    const png = samples.get('static png')!;
+    const idat = png.indexOf('IDAT');
+    expect(animationVerdict(apng.subarray(0, apng.indexOf('IDAT') + 4), 'image/png')).toBe(true);
+    expect(animationVerdict(png.subarray(0, idat + 4), 'image/png')).toBe(false);
+    // Cut before the first IDAT: the acTL could still come, so the whole body must decide.
+    expect(animationVerdict(png.subarray(0, idat - 8), 'image/png')).toBeUndefined();
+    expect(animationVerdict(samples.get('animated webp')!, 'image/webp')).toBe(true);
+    expect(animationVerdict(samples.get('static webp (lossy)')!, 'image/webp')).toBe(false);
+    expect(
+      animationVerdict(samples.get('static webp (lossy)')!.subarray(0, 12), 'image/webp'),
+    ).toBeUndefined();
+    // A GIF's frames must be counted: the head never settles it.
+    expect(animationVerdict(samples.get('animated gif')!, 'image/gif')).toBeUndefined();
+    expect(animationVerdict(samples.get('jpeg')!, 'image/jpeg')).toBe(false);
   });
 
   it.each([

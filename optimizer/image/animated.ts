@@ -48,7 +48,7 @@ function isAnimatedGif(buffer: Buffer): boolean {
 }
 
 /** True when an `acTL` chunk precedes the first `IDAT` (the APNG rule). */
-function isAnimatedPng(buffer: Buffer): boolean {
+function pngVerdict(buffer: Buffer): boolean | undefined {
   let at = 8;
   while (at + 8 <= buffer.length) {
     const length = buffer.readUInt32BE(at);
@@ -57,13 +57,17 @@ function isAnimatedPng(buffer: Buffer): boolean {
     if (type === 'IDAT' || type === 'IEND') return false;
     at += 12 + length; // length, type, data, CRC
   }
-  return false;
+  return undefined;
+}
+
+function isAnimatedPng(buffer: Buffer): boolean {
+  return pngVerdict(buffer) ?? false;
 }
 
 const VP8X_ANIMATION_FLAG = 0x02;
 
 /** True when the VP8X header sets the animation flag or the file has an ANIM chunk. */
-function isAnimatedWebp(buffer: Buffer): boolean {
+function webpVerdict(buffer: Buffer): boolean | undefined {
   let at = 12;
   while (at + 8 <= buffer.length) {
     const type = buffer.toString('latin1', at, at + 4);
@@ -78,7 +82,11 @@ function isAnimatedWebp(buffer: Buffer): boolean {
     }
     at += 8 + length + (length % 2); // chunks are padded to an even size
   }
-  return false;
+  return undefined;
+}
+
+function isAnimatedWebp(buffer: Buffer): boolean {
+  return webpVerdict(buffer) ?? false;
 }
 
 /** Whether `buffer` (of the detected `contentType`) is an animated GIF, APNG or WebP. */
@@ -90,6 +98,25 @@ export function isAnimated(buffer: Buffer, contentType: string): boolean {
       return isAnimatedPng(buffer);
     case WEBP:
       return isAnimatedWebp(buffer);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether `head` (the first bytes of a source) settles the animation question: true or false
+ * when a decisive chunk is in it (APNG's acTL comes before the first IDAT; WebP's VP8X flag or
+ * ANIM before the bitstream), undefined when the answer may lie further on (then ask
+ * isAnimated with the whole body). GIF needs its frames counted: always undefined.
+ */
+export function animationVerdict(head: Buffer, contentType: string): boolean | undefined {
+  switch (contentType) {
+    case PNG:
+      return pngVerdict(head);
+    case WEBP:
+      return webpVerdict(head);
+    case GIF:
+      return undefined;
     default:
       return false;
   }

@@ -2,7 +2,7 @@
  * The image layer of the optimizer: detection, header checks, the sharp transform and
  * its work queue. No HTTP here; the route and pipeline call these.
  */
-export { isAnimated } from './animated.ts';
+export { animationVerdict, isAnimated } from './animated.ts';
 export { defaultConcurrency, parseCpuMax } from './concurrency.ts';
 export { contentTypeForExtension, detectContentType, extensionFor } from './detect.ts';
 export { type Dimensions, readDimensions } from './dimensions.ts';

@@ -61,6 +61,14 @@ describe('TransformProcessPool', () => {
     expect(viaChild.equals(inProcess)).toBe(true);
   });
 
+  it('takes a source in the chunks it arrived in, and gives the same bytes as one buffer', async () => {
+    const chunks = [jpeg.subarray(0, 10), jpeg.subarray(10, 70_000), jpeg.subarray(70_000)];
+    const joined = await pool(1).transform(options(jpeg));
+    const chunked = await pool(1).transform({ ...options(jpeg), buffer: chunks });
+    expect(chunked.equals(joined)).toBe(true);
+    expect((await optimizeImage({ ...options(jpeg), buffer: chunks })).equals(joined)).toBe(true);
+  });
+
   it('runs several transforms on a pool of two, each with its own result', async () => {
     const p = pool(2);
     const widths = [100, 200, 300, 400];

@@ -195,11 +195,18 @@ export class TransformProcessPool {
     const sentAt = performance.now();
     worker.job = { id, resolve: pending.resolve, reject: pending.reject, timer, sentAt };
     const { buffer, ...rest } = options;
-    const request: TransformRequest = { id, options: rest, length: buffer.length };
+    const chunks: readonly Buffer[] = Array.isArray(buffer) ? buffer : [buffer as Buffer];
+    const length = chunks.reduce((sum, c) => sum + c.length, 0);
+    const request: TransformRequest = { id, options: rest, length };
     worker.child.send(request, (error) => {
       if (error) this.#fail(worker, new TransformError(error.message, { cause: error }));
     });
-    if (buffer.length > 0) this.#sourcesOf(worker).write(buffer);
+    // The chunks as they arrived: the child reads them into one buffer of its own, so the
+    // main process never joins a source (a fresh multi-megabyte allocation per miss).
+    const sources = this.#sourcesOf(worker);
+    sources.cork(); // one writev for all of them
+    for (const chunk of chunks) if (chunk.length > 0) sources.write(chunk);
+    sources.uncork();
   }
 
   #sourcesOf(worker: Worker): Writable {

@@ -51,7 +51,8 @@ export function encode(transformer: Sharp, contentType: string, quality: number)
 
 /** What `optimizeImage` needs; `contentType` is the OUTPUT type (see `outputType`). */
 export interface OptimizeOptions {
-  buffer: Buffer;
+  /** The source; in chunks as it arrived (the process pool writes them as they are). */
+  buffer: Buffer | readonly Buffer[];
   contentType: string;
   width: number;
   quality: number;
@@ -67,7 +68,10 @@ export interface OptimizeOptions {
 export function resizePipeline(
   options: Pick<OptimizeOptions, 'buffer' | 'width' | 'timeoutSeconds' | 'maxInputPixels'>,
 ): Sharp {
-  const { buffer, width, timeoutSeconds, maxInputPixels } = options;
+  const { width, timeoutSeconds, maxInputPixels } = options;
+  const buffer = Array.isArray(options.buffer)
+    ? Buffer.concat(options.buffer as readonly Buffer[])
+    : (options.buffer as Buffer);
   return sharp(buffer, { limitInputPixels: maxInputPixels, sequentialRead: true })
     .timeout({ seconds: Math.ceil(timeoutSeconds) })
     .rotate()
