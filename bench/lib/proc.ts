@@ -13,7 +13,21 @@ export type Child = {
   exited: Promise<number | null>;
 };
 
-/** Spawns a child, keeping the last 64 KiB of its stdout+stderr. */
+// Children still running, stopped when the bench process exits however it exits (a thrown
+// error, or an EPIPE when its stdout is closed early): otherwise they outlive it, holding ports.
+const running = new Set<ChildProcess>();
+let exitHook = false;
+function track(proc: ChildProcess): void {
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGTERM');
+  });
+}
+
+/** Spawns a child, keeping the last 64 KiB of its stdout+stderr; stopped if the bench exits first. */
 export function start(
   name: string,
   command: string,
@@ -25,6 +39,7 @@ export function start(
     env: opts.env ?? process.env,
     stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
+  track(proc);
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-65_536);
