@@ -35,7 +35,12 @@ function isStartOfFrame(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 }
 
-function jpegDimensions(buffer: Buffer): Dimensions | undefined {
+/**
+ * The offset of a JPEG's start-of-frame marker (0xFF, SOFn), walking the marker segments from
+ * the start; undefined when `buffer` ends first or is not a marker stream. The frame header's
+ * fields then follow: precision at +4, height at +5, width at +7, components at +9.
+ */
+export function jpegFrameOffset(buffer: Buffer): number | undefined {
   let at = 2;
   while (at + 4 <= buffer.length) {
     if (buffer[at] !== 0xff) return undefined;
@@ -48,13 +53,16 @@ function jpegDimensions(buffer: Buffer): Dimensions | undefined {
       at += 2; // standalone marker, no length
       continue;
     }
-    if (isStartOfFrame(marker)) {
-      if (at + 9 > buffer.length) return undefined;
-      return dimensions(buffer.readUInt16BE(at + 7), buffer.readUInt16BE(at + 5));
-    }
+    if (isStartOfFrame(marker)) return at;
     at += 2 + buffer.readUInt16BE(at + 2);
   }
   return undefined;
+}
+
+function jpegDimensions(buffer: Buffer): Dimensions | undefined {
+  const at = jpegFrameOffset(buffer);
+  if (at === undefined || at + 9 > buffer.length) return undefined;
+  return dimensions(buffer.readUInt16BE(at + 7), buffer.readUInt16BE(at + 5));
 }
 
 function webpDimensions(buffer: Buffer): Dimensions | undefined {

@@ -6,6 +6,7 @@
  */
 import { isAnimated } from './animated.ts';
 import { AVIF, GIF, HEIC, JPEG, PNG, WEBP } from './detect.ts';
+import { jpegFrameOffset } from './dimensions.ts';
 
 /** The decoder-relevant facts of an image header. */
 export interface ImageHeader {
@@ -66,44 +67,24 @@ function gifHeader(buffer: Buffer): ImageHeader | undefined {
   return found && { ...found, animated: isAnimated(buffer, GIF) };
 }
 
-/** SOFn markers carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range. */
-function isStartOfFrame(marker: number): boolean {
-  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-}
-
 /** SOF2, SOF6, SOF10 and SOF14 are the progressive processes. */
 const PROGRESSIVE_SOF: ReadonlySet<number> = new Set([0xc2, 0xc6, 0xca, 0xce]);
 
 function jpegHeader(buffer: Buffer): ImageHeader | undefined {
-  let at = 2;
-  while (at + 4 <= buffer.length) {
-    if (buffer[at] !== 0xff) return undefined;
-    const marker = buffer[at + 1]!;
-    if (marker === 0xff) {
-      at += 1; // fill byte
-      continue;
-    }
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
-      at += 2; // standalone marker, no length
-      continue;
-    }
-    if (isStartOfFrame(marker)) {
-      if (at + 10 > buffer.length) return undefined;
-      const bytes = buffer[at + 4]! > 8 ? 2 : 1;
-      const components = buffer[at + 9]!;
-      // Coefficients are 16-bit whatever the precision: 2 / bytes frames of `bytes` samples.
-      const passFrames = PROGRESSIVE_SOF.has(marker) ? 2 / bytes : 0;
-      return header(
-        buffer.readUInt16BE(at + 7),
-        buffer.readUInt16BE(at + 5),
-        components,
-        bytes,
-        passFrames,
-      );
-    }
-    at += 2 + buffer.readUInt16BE(at + 2);
-  }
-  return undefined;
+  const at = jpegFrameOffset(buffer);
+  if (at === undefined || at + 10 > buffer.length) return undefined;
+  const marker = buffer[at + 1]!;
+  const bytes = buffer[at + 4]! > 8 ? 2 : 1;
+  const components = buffer[at + 9]!;
+  // Coefficients are 16-bit whatever the precision: 2 / bytes frames of `bytes` samples.
+  const passFrames = PROGRESSIVE_SOF.has(marker) ? 2 / bytes : 0;
+  return header(
+    buffer.readUInt16BE(at + 7),
+    buffer.readUInt16BE(at + 5),
+    components,
+    bytes,
+    passFrames,
+  );
 }
 
 const VP8X_ALPHA = 0x10;
