@@ -5,11 +5,13 @@ import type { ImagesConfig } from '../api/images-config.ts';
 import { formatIssues } from '../lib/config-file.ts';
 import { invalidSources, planSources } from '../lib/prewarm/plan.ts';
 import {
+  emptyProgress,
   PREWARM_DEFAULTS,
   type PrewarmFetch,
   type PrewarmSummary,
   runPrewarm,
 } from '../lib/prewarm/runner.ts';
+import { parseJsonBodiesOnly } from './admin-body.ts';
 import { bearer, sameToken } from './purge-route.ts';
 
 /** Where prewarm jobs are started (POST) and watched (GET /<id>), on the optimizer's port. */
@@ -62,23 +64,7 @@ export const prewarmRoute: FastifyPluginAsync<PrewarmRouteOptions> = async (app,
   const { token, images } = options;
   if (token === undefined || token === '') return;
   const jobs = new Map<string, Job>();
-  // This scope parses its own bodies (the optimizer itself ignores them): JSON only.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: 4 * 1024 * 1024 },
-    (_request, text, done) => {
-      try {
-        done(null, JSON.parse(String(text)));
-      } catch {
-        done(null, undefined);
-      }
-    },
-  );
-  app.addContentTypeParser('*', (_request, payload, done) => {
-    payload.resume();
-    done(null);
-  });
+  parseJsonBodiesOnly(app, 4 * 1024 * 1024);
 
   app.addHook('onRequest', async (request, reply) => {
     const given = bearer(request);
@@ -164,18 +150,7 @@ export const prewarmRoute: FastifyPluginAsync<PrewarmRouteOptions> = async (app,
       id: randomUUID(),
       state: 'running',
       controller: new AbortController(),
-      summary: {
-        total: targets.length,
-        done: 0,
-        hits: 0,
-        misses: 0,
-        stale: 0,
-        errors: 0,
-        retries: 0,
-        bytes: 0,
-        elapsedMs: 0,
-        failures: [],
-      },
+      summary: { ...emptyProgress(targets.length), elapsedMs: 0, failures: [] },
     };
     jobs.set(job.id, job);
     for (const old of [...jobs.keys()].slice(0, Math.max(0, jobs.size - PREWARM_LIMITS.keptJobs)))

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { parseJsonBodiesOnly } from './admin-body.ts';
 import { RETRY_AFTER_SECONDS } from './retry-after.ts';
 import { StorageUnavailableError } from './storage/errors.ts';
 import { purgeRequestsCounter } from './storage/metrics.ts';
@@ -70,24 +71,7 @@ export const purgeRoute: FastifyPluginAsync<PurgeRouteOptions> = async (app, opt
   const counter =
     options.registry === undefined ? undefined : purgeRequestsCounter(options.registry);
   const count = (result: string): void => counter?.inc({ result });
-  // This scope parses its own bodies, whatever parsers the parent app keeps (the optimizer
-  // ignores request bodies): small JSON only, anything else is drained and ignored.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: 16 * 1024 },
-    (_request, text, done) => {
-      try {
-        done(null, JSON.parse(String(text)));
-      } catch {
-        done(null, undefined);
-      }
-    },
-  );
-  app.addContentTypeParser('*', (_request, payload, done) => {
-    payload.resume();
-    done(null);
-  });
+  parseJsonBodiesOnly(app, 16 * 1024);
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const given = bearer(request);

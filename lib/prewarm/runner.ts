@@ -61,6 +61,11 @@ export const PREWARM_DEFAULTS = {
   retryAfterMs: 1000,
 } as const;
 
+/** The counts of a prewarm that has not started. */
+export function emptyProgress(total: number): PrewarmProgress {
+  return { total, done: 0, hits: 0, misses: 0, stale: 0, errors: 0, retries: 0, bytes: 0 };
+}
+
 /** Retry-After in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -78,16 +83,7 @@ export async function runPrewarm(
   options: PrewarmRunOptions,
 ): Promise<PrewarmSummary> {
   const started = Date.now();
-  const progress: PrewarmProgress = {
-    total: targets.length,
-    done: 0,
-    hits: 0,
-    misses: 0,
-    stale: 0,
-    errors: 0,
-    retries: 0,
-    bytes: 0,
-  };
+  const progress = emptyProgress(targets.length);
   const failures: PrewarmFailure[] = [];
   const keep = options.keepFailures ?? 20;
   const signal = options.signal ?? new AbortController().signal;
