@@ -10,7 +10,7 @@ import type { KubeClient } from './kube/client.ts';
 /** The answer for one request. */
 export type MetricsAccess = 'allowed' | 'unauthenticated' | 'forbidden';
 
-/** The RBAC a scraper needs, and what the operator needs to ask (both cluster-scoped). */
+/** The non-resource URL a scraper must be allowed to GET (METRICS_READER_RULES in rbac.ts). */
 export const METRICS_PATH = '/metrics';
 
 export const METRICS_AUTH_CACHE = {

@@ -114,6 +114,20 @@ export function decodingSteps(header: string | undefined, errors: BodyErrors): s
   return codings.reverse();
 }
 
+/** decodingSteps, destroying the unread body when the header is refused. */
+function decodingStepsOrAbandon(
+  body: Readable,
+  contentEncoding: string | undefined,
+  errors: BodyErrors,
+): string[] | null {
+  try {
+    return decodingSteps(contentEncoding, errors);
+  } catch (error: unknown) {
+    abandon(body);
+    throw error;
+  }
+}
+
 function decoderFor(coding: string): Transform {
   switch (coding) {
     case 'gzip':
@@ -139,13 +153,7 @@ export async function readBody(
   errors: BodyErrors,
   signal?: AbortSignal,
 ): Promise<Buffer> {
-  let steps: string[] | null;
-  try {
-    steps = decodingSteps(contentEncoding, errors);
-  } catch (error: unknown) {
-    abandon(body);
-    throw error;
-  }
+  const steps = decodingStepsOrAbandon(body, contentEncoding, errors);
   const collector = new LimitedCollector(limit, errors.tooLarge);
   const stages = [body, ...(steps ?? []).map(decoderFor), collector];
   await pipeline(stages, signal === undefined ? {} : { signal });
@@ -254,13 +262,7 @@ export async function openBody(
   errors: BodyErrors,
   rule: HeadRule,
 ): Promise<OpenedBody> {
-  let steps: string[] | null;
-  try {
-    steps = decodingSteps(contentEncoding, errors);
-  } catch (error: unknown) {
-    abandon(body);
-    throw error;
-  }
+  const steps = decodingStepsOrAbandon(body, contentEncoding, errors);
   const decoders = (steps ?? []).map(decoderFor);
   const decoded: Readable =
     decoders.length === 0
